@@ -1,0 +1,47 @@
+/* OpenPGP (RFC 9580 subset) on OpenSSL 3 primitives.
+ *
+ * Why hand-written: existing clients encrypt with openpgp.js 6 and
+ * aeadProtect (PKESK v6 + SEIPD v2); Debian 12's RNP 0.16 and GnuPG 2.2 cannot
+ * read that, and no C library on Debian 12 implements it. Only the packet
+ * formats are ours; every primitive (X25519, Ed25519, AES-OCB/GCM/CFB,
+ * key wrap, HKDF, SHA-2, zlib) comes from OpenSSL or zlib.
+ */
+#ifndef TEEREX_PGP_H
+#define TEEREX_PGP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "teerex/buf.h"
+
+/* Our key pair: v4 Ed25519 primary + v4 X25519 ECDH subkey. Secret halves
+ * live in locked, non-dumpable memory and never leave this object. */
+struct pgp_key;
+
+/* Same shape as openpgp.js generateKey({type:"curve25519", userIDs:[{name}]}). */
+TR_RESULT pgp_key_generate(const char *user_id_name, struct pgp_key **out);
+void pgp_key_free(struct pgp_key *key);
+/* ASCII-armored transferable public key (with CRC-24 checksum), appended to out. */
+TR_RESULT pgp_key_armored_public(const struct pgp_key *key, struct tr_buf *out);
+/* 20-byte v4 fingerprint of the primary key. */
+void pgp_key_fingerprint(const struct pgp_key *key, uint8_t out[20]);
+
+struct pgp_decrypt_opts {
+    size_t max_plaintext; /* cap on literal data after decompression; 0 = TR_MAX_PLAINTEXT */
+};
+
+/* Decrypts a binary OpenPGP message (PKESK v3/v6 to our subkey, SEIPD v1/v2,
+ * optionally compressed literal data). Appends the literal data body to out
+ * (use a secret tr_buf); on any failure nothing is appended. */
+TR_RESULT pgp_decrypt(const struct pgp_key *key, const uint8_t *msg, size_t msg_len,
+                      const struct pgp_decrypt_opts *opts, struct tr_buf *out);
+
+/* A recipient's public key parsed from armor (client side). */
+struct pgp_pubkey;
+TR_RESULT pgp_pubkey_parse_armored(const char *text, size_t len, struct pgp_pubkey **out);
+void pgp_pubkey_free(struct pgp_pubkey *pk);
+/* PKESK v6 + SEIPD v2 AES-256-OCB (binary message appended to out). */
+TR_RESULT pgp_encrypt(const struct pgp_pubkey *pk, const uint8_t *plaintext, size_t len,
+                      struct tr_buf *out);
+
+#endif

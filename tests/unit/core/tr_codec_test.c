@@ -1,0 +1,88 @@
+#include "harness.h"
+#include "teerex/codec.h"
+
+static void test_base64(void)
+{
+    struct tr_buf b;
+    tr_buf_init(&b, 0);
+    EXPECT_OK(tr_b64_encode((const uint8_t *)"hello", 5, &b));
+    EXPECT_STR_EQ((char *)b.data, "aGVsbG8=");
+    tr_buf_clear(&b);
+    EXPECT_OK(tr_b64_decode("aGVsbG8=", 8, &b));
+    EXPECT_EQ(b.len, 5);
+    EXPECT_MEM_EQ(b.data, "hello", 5);
+    tr_buf_clear(&b);
+    EXPECT_OK(tr_b64_decode("aGk=", 4, &b));
+    EXPECT_EQ(b.len, 2);
+    tr_buf_clear(&b);
+    EXPECT_OK(tr_b64_decode("", 0, &b));
+    EXPECT_EQ(b.len, 0);
+    EXPECT_ERR(tr_b64_decode("aGVsbG8", 7, &b), TR_ERR_BAD_BASE64);
+    EXPECT_ERR(tr_b64_decode("aGV sbG8", 8, &b), TR_ERR_BAD_BASE64);
+    EXPECT_ERR(tr_b64_decode("a=Vs", 4, &b), TR_ERR_BAD_BASE64);
+    EXPECT_ERR(tr_b64_decode("aGV\n", 4, &b), TR_ERR_BAD_BASE64);
+    tr_buf_free(&b);
+
+    /* Round trip across the internal 3 MiB step. */
+    size_t n = 7 * 1024 * 1024 + 1;
+    uint8_t *big = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (uint8_t)(i * 31 + 7);
+    struct tr_buf enc, dec;
+    tr_buf_init(&enc, 0);
+    tr_buf_init(&dec, 0);
+    EXPECT_OK(tr_b64_encode(big, n, &enc));
+    EXPECT_OK(tr_b64_decode((char *)enc.data, enc.len, &dec));
+    EXPECT_EQ(dec.len, n);
+    EXPECT_TRUE(dec.len == n && memcmp(dec.data, big, n) == 0);
+    free(big);
+    tr_buf_free(&enc);
+    tr_buf_free(&dec);
+}
+
+static void test_hex(void)
+{
+    struct tr_buf b;
+    uint8_t fixed[2];
+    tr_buf_init(&b, 0);
+    EXPECT_OK(tr_hex_decode("00fFa1", 6, &b));
+    EXPECT_EQ(b.len, 3);
+    EXPECT_EQ(b.data[1], 0xff);
+    EXPECT_ERR(tr_hex_decode("0", 1, &b), TR_ERR_BAD_HEX);
+    EXPECT_ERR(tr_hex_decode("0g", 2, &b), TR_ERR_BAD_HEX);
+    tr_buf_clear(&b);
+    EXPECT_OK(tr_hex_encode((const uint8_t *)"\x01\xab", 2, &b));
+    EXPECT_STR_EQ((char *)b.data, "01ab");
+    EXPECT_OK(tr_hex_decode_fixed("beef", fixed, 2));
+    EXPECT_EQ(fixed[0], 0xbe);
+    EXPECT_ERR(tr_hex_decode_fixed("bee", fixed, 2), TR_ERR_BAD_HEX);
+    tr_buf_free(&b);
+}
+
+static void test_numbers(void)
+{
+    uint64_t v;
+    EXPECT_OK(tr_parse_u64("18446744073709551615", UINT64_MAX, &v));
+    EXPECT_TRUE(v == UINT64_MAX);
+    EXPECT_ERR(tr_parse_u64("18446744073709551616", UINT64_MAX, &v), TR_ERR_BAD_NUMBER);
+    EXPECT_ERR(tr_parse_u64("11", 10, &v), TR_ERR_BAD_NUMBER);
+    EXPECT_ERR(tr_parse_u64("-1", 10, &v), TR_ERR_BAD_NUMBER);
+    EXPECT_ERR(tr_parse_u64("", 10, &v), TR_ERR_BAD_NUMBER);
+    EXPECT_ERR(tr_parse_u64("1x", 10, &v), TR_ERR_BAD_NUMBER);
+    EXPECT_OK(tr_parse_duration_ms("5m", &v));
+    EXPECT_EQ(v, 300000);
+    EXPECT_OK(tr_parse_duration_ms("250ms", &v));
+    EXPECT_EQ(v, 250);
+    EXPECT_OK(tr_parse_duration_ms("30", &v));
+    EXPECT_EQ(v, 30000);
+    EXPECT_ERR(tr_parse_duration_ms("5 m", &v), TR_ERR_BAD_NUMBER);
+    EXPECT_ERR(tr_parse_duration_ms("m", &v), TR_ERR_BAD_NUMBER);
+}
+
+int main(void)
+{
+    RUN_TEST(test_base64);
+    RUN_TEST(test_hex);
+    RUN_TEST(test_numbers);
+    return TEST_SUMMARY();
+}
