@@ -34,7 +34,7 @@ function(tr_add_unit_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LABELS;LIBS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/unit ${PROJECT_SOURCE_DIR}/lib)
-  target_link_libraries(${name} PRIVATE teerex ${T_LIBS})
+  target_link_libraries(${name} PRIVATE teerex_all ${T_LIBS})
   add_test(NAME ${name} COMMAND ${TR_TEST_WRAP} $<TARGET_FILE:${name}>)
   set_tests_properties(${name} PROPERTIES LABELS "unit;valgrind;${T_LABELS}"
     ENVIRONMENT "${TR_TEST_ENV}" SKIP_RETURN_CODE ${TR_SKIP_CODE} TIMEOUT 300)
