@@ -29,12 +29,18 @@ if(TR_VALGRIND)
   list(APPEND TR_TEST_ENV TR_VALGRIND=1 "TR_VALGRIND_CMD=${tr_vg_str}")
 endif()
 
-# tr_add_unit_test(name SOURCES a.c b.c [LABELS x y] [LIBS l])
+# tr_add_unit_test(name SOURCES a.c b.c [LABELS x y] [LIBS teerex_<mod> ...])
+# LIBS defaults to teerex_all; name your module so a broken neighbour does not
+# stop your build.
 function(tr_add_unit_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LABELS;LIBS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/unit ${PROJECT_SOURCE_DIR}/lib)
-  target_link_libraries(${name} PRIVATE teerex_all ${T_LIBS})
+  if(T_LIBS)
+    target_link_libraries(${name} PRIVATE ${T_LIBS})
+  else()
+    target_link_libraries(${name} PRIVATE teerex_all)
+  endif()
   add_test(NAME ${name} COMMAND ${TR_TEST_WRAP} $<TARGET_FILE:${name}>)
   set_tests_properties(${name} PROPERTIES LABELS "unit;valgrind;${T_LABELS}"
     ENVIRONMENT "${TR_TEST_ENV}" SKIP_RETURN_CODE ${TR_SKIP_CODE} TIMEOUT 300)
