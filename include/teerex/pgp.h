@@ -25,6 +25,14 @@ void pgp_key_free(struct pgp_key *key);
 TR_RESULT pgp_key_armored_public(const struct pgp_key *key, struct tr_buf *out);
 /* 20-byte v4 fingerprint of the primary key. */
 void pgp_key_fingerprint(const struct pgp_key *key, uint8_t out[20]);
+/* Deterministic variant of pgp_key_generate for tests, fuzzing and fixtures:
+ * the Ed25519 and X25519 private keys are the given 32-octet secrets and both
+ * keys and signatures carry `created` (Unix seconds). Same packet shape. */
+TR_RESULT pgp_key_from_seed(const char *user_id_name, const uint8_t ed25519_seed[32],
+                            const uint8_t x25519_seed[32], uint32_t created,
+                            struct pgp_key **out);
+/* Binary transferable public key (the armor's payload). */
+struct tr_slice pgp_key_public_binary(const struct pgp_key *key);
 
 struct pgp_decrypt_opts {
     size_t max_plaintext; /* cap on literal data after decompression; 0 = TR_MAX_PLAINTEXT */
@@ -36,10 +44,18 @@ struct pgp_decrypt_opts {
 TR_RESULT pgp_decrypt(const struct pgp_key *key, const uint8_t *msg, size_t msg_len,
                       const struct pgp_decrypt_opts *opts, struct tr_buf *out);
 
-/* A recipient's public key parsed from armor (client side). */
+/* Decodes one ASCII-armored block ("-----BEGIN PGP <anything>-----", optional
+ * headers, base64, optional "=" CRC-24 which is checked) into binary,
+ * appended to out. */
+TR_RESULT pgp_dearmor(const char *text, size_t len, struct tr_buf *out);
+
+/* A recipient's public key parsed from armor (client side). The subkey
+ * binding and the user ID self-certification are verified. */
 struct pgp_pubkey;
 TR_RESULT pgp_pubkey_parse_armored(const char *text, size_t len, struct pgp_pubkey **out);
 void pgp_pubkey_free(struct pgp_pubkey *pk);
+/* 20-byte v4 fingerprint of the recipient's primary key. */
+void pgp_pubkey_fingerprint(const struct pgp_pubkey *pk, uint8_t out[20]);
 /* PKESK v6 + SEIPD v2 AES-256-OCB (binary message appended to out). */
 TR_RESULT pgp_encrypt(const struct pgp_pubkey *pk, const uint8_t *plaintext, size_t len,
                       struct tr_buf *out);

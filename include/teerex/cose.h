@@ -1,0 +1,82 @@
+/* COSE_Sign1 (RFC 9052) and checked CBOR accessors over libcbor.
+ *
+ * Parsing is strict and bounded: the input must be exactly one CBOR item,
+ * no larger than the caller's cap, at most TR_MAX_CBOR_DEPTH deep and
+ * TR_MAX_CBOR_ITEMS items, with definite-length strings (maps and arrays may
+ * be indefinite: the 2025 AWS documents use an indefinite payload map).
+ * Every accessor checks the type before use and fails with the error code the
+ * caller names, so the same code serves the attestation verifier (ATTEST_*)
+ * and the NSM response parser (NSM_BAD_RESPONSE).
+ */
+#ifndef TEEREX_COSE_H
+#define TEEREX_COSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "teerex/buf.h"
+
+struct cbor_item_t; /* libcbor */
+
+/* --- checked CBOR accessors (cose_cbor.c) --- */
+
+/* Decodes exactly one item from p[0..n) (trailing bytes, malformed input,
+ * indefinite strings, too deep or too many items -> err). *out is owned by
+ * the caller: cbor_decref(). */
+TR_RESULT cose_cbor_load(const uint8_t *p, size_t n, int32_t err, struct cbor_item_t **out);
+/* Finds a text key in a map: *out = NULL when absent; a duplicate of the key,
+ * or a map that is not a map, fails with err. */
+TR_RESULT cose_cbor_map_get(const struct cbor_item_t *map, const char *key, int32_t err,
+                            struct cbor_item_t **out);
+/* Finds an unsigned-integer key (COSE header labels are ints); same rules. */
+TR_RESULT cose_cbor_map_get_int(const struct cbor_item_t *map, int64_t key, int32_t err,
+                                struct cbor_item_t **out);
+/* Fails with err when two keys of the map are equal (same type and value). */
+TR_RESULT cose_cbor_map_unique(const struct cbor_item_t *map, int32_t err);
+/* Borrowed view of a definite byte / text string. */
+TR_RESULT cose_cbor_bytes(const struct cbor_item_t *it, int32_t err, struct tr_slice *out);
+TR_RESULT cose_cbor_text(const struct cbor_item_t *it, int32_t err, struct tr_slice *out);
+TR_RESULT cose_cbor_uint(const struct cbor_item_t *it, int32_t err, uint64_t *out);
+/* A signed integer (major type 0 or 1) that fits in int64_t. */
+TR_RESULT cose_cbor_int(const struct cbor_item_t *it, int32_t err, int64_t *out);
+bool cose_cbor_is_null(const struct cbor_item_t *it);
+TR_RESULT cose_cbor_bool(const struct cbor_item_t *it, int32_t err, bool *out);
+/* True when the text item equals s exactly. */
+bool cose_cbor_text_eq(const struct cbor_item_t *it, const char *s);
+/* Serialises an item into out (appended). */
+TR_RESULT cose_cbor_serialize(const struct cbor_item_t *it, struct tr_buf *out);
+
+/* --- COSE_Sign1 (cose_sign1.c) --- */
+
+#define COSE_ALG_ES384 (-35)
+#define COSE_TAG_SIGN1 18
+#define COSE_ES384_SIG_LEN 96
+
+struct cose_sign1 {
+    struct cbor_item_t *root;      /* owned */
+    struct tr_slice protected_hdr; /* bytes of the protected bstr (borrowed from root) */
+    struct tr_slice payload;       /* exact payload bytes as received */
+    struct tr_slice signature;
+    int64_t alg;
+    bool tagged; /* was wrapped in tag 18 */
+};
+
+/* Parses [protected bstr, unprotected map, payload bstr, signature bstr],
+ * untagged or tag 18, alg (label 1 of the protected map) must be ES384,
+ * the signature 96 bytes. Every failure is TR_ERR_ATTEST_INVALID_COSE
+ * (TR_ERR_ATTEST_TOO_BIG over TR_MAX_ATTEST_DOC). */
+TR_RESULT cose_sign1_parse(const uint8_t *p, size_t n, struct cose_sign1 *out);
+void cose_sign1_free(struct cose_sign1 *s);
+/* Sig_structure ["Signature1", protected, h'', payload] (appended to out). */
+TR_RESULT cose_sign1_tbs(struct tr_slice protected_hdr, struct tr_slice payload, struct tr_buf *out);
+/* ES384 check of the raw r||s signature with an EC P-384 key; a wrong key
+ * type or a bad signature is TR_ERR_ATTEST_SIGNATURE_FAILED. High-S accepted. */
+TR_RESULT cose_sign1_verify(const struct cose_sign1 *s, EVP_PKEY *pub);
+/* Builds an untagged COSE_Sign1 over payload with protected {1: -35}, an
+ * empty unprotected map and a raw r||s ES384 signature (the NSM emulator). */
+TR_RESULT cose_sign1_sign(const uint8_t *payload, size_t n, EVP_PKEY *key, struct tr_buf *out);
+
+#endif

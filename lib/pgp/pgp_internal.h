@@ -1,0 +1,220 @@
+/* Internal interfaces between the files of lib/pgp (not installed).
+ *
+ * Why hand-written: see include/teerex/pgp.h. This header only shares the
+ * packet-level helpers between the per-packet files; every primitive comes
+ * from OpenSSL 3 or zlib.
+ */
+#ifndef TEEREX_PGP_INTERNAL_H
+#define TEEREX_PGP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "teerex/buf.h"
+#include "teerex/limits.h"
+#include "teerex/pgp.h"
+
+/* Packet tags (RFC 9580 section 5). */
+enum {
+    PGP_TAG_PKESK = 1,
+    PGP_TAG_SIGNATURE = 2,
+    PGP_TAG_SKESK = 3,
+    PGP_TAG_OPS = 4,
+    PGP_TAG_SECRET_KEY = 5,
+    PGP_TAG_PUBLIC_KEY = 6,
+    PGP_TAG_SECRET_SUBKEY = 7,
+    PGP_TAG_COMPRESSED = 8,
+    PGP_TAG_SED = 9,
+    PGP_TAG_MARKER = 10,
+    PGP_TAG_LITERAL = 11,
+    PGP_TAG_TRUST = 12,
+    PGP_TAG_USER_ID = 13,
+    PGP_TAG_PUBLIC_SUBKEY = 14,
+    PGP_TAG_USER_ATTRIBUTE = 17,
+    PGP_TAG_SEIPD = 18,
+    PGP_TAG_AEAD_LIBREPGP = 20,
+    PGP_TAG_PADDING = 21,
+};
+
+/* Algorithm identifiers (RFC 9580 section 9). */
+enum {
+    PGP_PK_ECDH = 18,
+    PGP_PK_EDDSA_LEGACY = 22,
+    PGP_SYM_AES128 = 7,
+    PGP_SYM_AES192 = 8,
+    PGP_SYM_AES256 = 9,
+    PGP_AEAD_OCB = 2,
+    PGP_AEAD_GCM = 3,
+    PGP_HASH_SHA256 = 8,
+    PGP_HASH_SHA384 = 9,
+    PGP_HASH_SHA512 = 10,
+    PGP_COMP_NONE = 0,
+    PGP_COMP_ZIP = 1,
+    PGP_COMP_ZLIB = 2,
+};
+
+#define PGP_AEAD_TAG_LEN 16
+#define PGP_V2_SALT_LEN 32
+#define PGP_MAX_SESSION_KEY 32
+#define PGP_FPR_LEN 20
+#define PGP_X25519_LEN 32
+
+/* Legacy curve OIDs used by v4 Curve25519 keys (RFC 9580 section 9.2). */
+extern const uint8_t PGP_OID_ED25519_LEGACY[9];
+extern const uint8_t PGP_OID_CV25519_LEGACY[10];
+
+/* ---- pgp_packet.c: packet framing and MPIs ---- */
+struct pgp_packet {
+    uint8_t tag;
+    int partial;          /* body was sent in partial lengths (assembled into scratch) */
+    struct tr_slice body; /* into the input, or into scratch when partial */
+};
+
+/* Reads one packet (old or new header). A partial-length body is assembled
+ * into scratch (cleared first; its cap bounds the size) and body points
+ * there; otherwise body borrows the input. */
+TR_RESULT pgp_packet_read(struct tr_reader *r, struct tr_buf *scratch, struct pgp_packet *out);
+
+/* A packet body as the pieces it was sent in (one piece unless partial
+ * lengths were used), borrowed from the input: lets large streamed bodies be
+ * decrypted or copied once, without assembling them first. */
+struct pgp_segs {
+    struct tr_slice *v;
+    size_t n, cap;
+    size_t total;
+};
+void pgp_segs_free(struct pgp_segs *s);
+TR_RESULT pgp_packet_read_segs(struct tr_reader *r, struct pgp_segs *segs, uint8_t *out_tag);
+/* Sequential reading across the pieces. */
+struct pgp_seg_cursor {
+    const struct pgp_segs *s;
+    size_t i, off, pos;
+};
+void pgp_seg_cursor_init(struct pgp_seg_cursor *c, const struct pgp_segs *s);
+/* Copies exactly n octets (TRUNCATED when fewer remain). */
+TR_RESULT pgp_seg_copy(struct pgp_seg_cursor *c, uint8_t *dst, size_t n);
+/* The next contiguous run of at most max octets (empty at the end). */
+struct tr_slice pgp_seg_next(struct pgp_seg_cursor *c, size_t max);
+/* New-format header with a definite length. */
+TR_RESULT pgp_packet_write_header(struct tr_buf *out, uint8_t tag, size_t body_len);
+/* MPI: 2-octet bit count + big-endian magnitude, no leading zero octets. */
+TR_RESULT pgp_mpi_read(struct tr_reader *r, struct tr_slice *out);
+TR_RESULT pgp_mpi_write(struct tr_buf *out, const uint8_t *p, size_t n);
+/* A Curve25519 point as MPI: 0x40 || 32 octets (263 bits). */
+TR_RESULT pgp_point_read(struct tr_reader *r, uint8_t out[PGP_X25519_LEN]);
+
+/* ---- pgp_armor.c ---- */
+uint32_t pgp_crc24(const uint8_t *p, size_t n);
+TR_RESULT pgp_armor_encode(const char *type, const uint8_t *p, size_t n, struct tr_buf *out);
+
+/* ---- pgp_keypkt.c: v4 key packet bodies and fingerprints ---- */
+struct pgp_ecdh_pub {
+    uint8_t point[PGP_X25519_LEN];
+    uint8_t kdf_hash; /* PGP_HASH_* */
+    uint8_t kdf_sym;  /* PGP_SYM_* (key wrap) */
+    uint8_t fpr[PGP_FPR_LEN];
+};
+TR_RESULT pgp_keypkt_write_ed25519(struct tr_buf *out, uint32_t created, const uint8_t pub[32]);
+TR_RESULT pgp_keypkt_write_ecdh(struct tr_buf *out, uint32_t created, const struct pgp_ecdh_pub *k);
+TR_RESULT pgp_keypkt_parse_ed25519(struct tr_slice body, uint32_t *created, uint8_t pub[32]);
+/* Also fills k->fpr. */
+TR_RESULT pgp_keypkt_parse_ecdh(struct tr_slice body, uint32_t *created, struct pgp_ecdh_pub *k);
+/* v4 fingerprint: SHA-1(0x99 || be16 len || body). */
+TR_RESULT pgp_keypkt_fingerprint(struct tr_slice body, uint8_t out[PGP_FPR_LEN]);
+
+/* ---- pgp_sig.c: v4 certification signatures over Ed25519 ---- */
+enum { PGP_SIGTYPE_POSITIVE_CERT = 0x13, PGP_SIGTYPE_SUBKEY_BINDING = 0x18 };
+/* Appends a whole signature packet (header included). `target` is the user
+ * ID (positive cert) or the subkey body (binding). */
+TR_RESULT pgp_sig_make(EVP_PKEY *signer, const uint8_t signer_fpr[PGP_FPR_LEN], uint8_t type,
+                       uint32_t created, struct tr_slice primary_body, struct tr_slice target,
+                       struct tr_buf *out);
+/* Verifies a v4 EdDSA-legacy signature packet body of the given type. */
+TR_RESULT pgp_sig_verify(EVP_PKEY *signer, uint8_t type, struct tr_slice primary_body,
+                         struct tr_slice target, struct tr_slice sig_body);
+
+/* ---- pgp_ecdh.c: RFC 9580 section 11.5 KDF + AES key wrap ---- */
+/* kek = Hash(00000001 || Z || param), truncated to the key-wrap key size. */
+TR_RESULT pgp_ecdh_kek(const struct pgp_ecdh_pub *recipient, const uint8_t z[32], uint8_t *kek,
+                       size_t *kek_len);
+/* Unwraps (RFC 3394) into out (secret, at least wrapped_len - 8 octets). */
+TR_RESULT pgp_ecdh_unwrap(uint8_t sym, const uint8_t *kek, const uint8_t *wrapped,
+                          size_t wrapped_len, uint8_t *out, size_t *out_len);
+TR_RESULT pgp_ecdh_wrap(uint8_t sym, const uint8_t *kek, const uint8_t *in, size_t in_len,
+                        uint8_t *out, size_t *out_len);
+/* X25519(priv, peer) -> z. */
+TR_RESULT pgp_ecdh_derive(EVP_PKEY *priv, const uint8_t peer[32], uint8_t z[32]);
+
+/* ---- pgp_cipher.c: algorithm tables ---- */
+const EVP_CIPHER *pgp_cipher_cfb(uint8_t sym);
+size_t pgp_cipher_key_len(uint8_t sym); /* 0 when unsupported */
+const EVP_CIPHER *pgp_cipher_aead(uint8_t sym, uint8_t aead);
+size_t pgp_aead_nonce_len(uint8_t aead); /* 0 when unsupported */
+
+/* ---- pgp_pkesk.c ---- */
+struct pgp_session_key {
+    uint8_t version;  /* PKESK version it came from: 3 or 6 */
+    uint8_t sym;      /* from a v3 PKESK; 0 for v6 (the SEIPD v2 header names it) */
+    uint8_t len;
+    uint8_t key[PGP_MAX_SESSION_KEY];
+};
+/* Peeks at a PKESK body: its version, and whether it is addressed to the
+ * subkey with fingerprint sub_fpr (or is anonymous / wildcard). */
+TR_RESULT pgp_pkesk_addressed(struct tr_slice body, const uint8_t sub_fpr[PGP_FPR_LEN],
+                              uint8_t *out_version, int *out_for_us);
+TR_RESULT pgp_pkesk_decrypt(struct tr_slice body, EVP_PKEY *x25519,
+                            const struct pgp_ecdh_pub *ours, struct pgp_session_key *out);
+/* Appends a whole PKESK v6 packet for the session key to the recipient. */
+TR_RESULT pgp_pkesk_write_v6(const struct pgp_ecdh_pub *recipient, const uint8_t *sk,
+                             size_t sk_len, struct tr_buf *out);
+
+/* ---- pgp_seipd.c ---- */
+/* Returns the SEIPD version (1 or 2) of a body without decrypting. */
+TR_RESULT pgp_seipd_version(struct tr_slice body, uint8_t *out_version);
+/* Decrypts and authenticates the whole body into out (an empty secret
+ * buffer); out_data is the decrypted packet sequence inside it. On failure
+ * out is wiped and left empty. */
+TR_RESULT pgp_seipd_decrypt_segs(const struct pgp_segs *body, const struct pgp_session_key *sk,
+                                 struct tr_buf *out, struct tr_slice *out_data);
+TR_RESULT pgp_seipd_decrypt(struct tr_slice body, const struct pgp_session_key *sk,
+                            struct tr_buf *out, struct tr_slice *out_data);
+/* Appends a whole SEIPD v2 packet (AES-256-OCB) holding `inner`. */
+TR_RESULT pgp_seipd_encrypt_v2(const uint8_t *sk, size_t sk_len, uint8_t chunk_octet,
+                               struct tr_slice inner, struct tr_buf *out);
+
+/* ---- pgp_literal.c / pgp_compress.c: the decrypted message ---- */
+struct pgp_inner {
+    size_t max_plaintext;
+    size_t packets; /* counted across nesting levels */
+    struct tr_buf inflated[TR_MAX_PGP_PACKET_DEPTH];
+    struct pgp_segs segs;
+};
+void pgp_inner_init(struct pgp_inner *in, size_t max_plaintext);
+void pgp_inner_free(struct pgp_inner *in);
+/* Walks the decrypted packet sequence down to the one literal data packet
+ * and appends its body to out. On failure out is restored (the appended
+ * part wiped) to its length on entry. */
+TR_RESULT pgp_inner_literal(struct pgp_inner *in, struct tr_slice data, int depth,
+                            struct tr_buf *out);
+/* Inflates a compressed data packet body (algorithm octet first) into out,
+ * failing with PGP_PLAINTEXT_LIMIT past out->max. */
+TR_RESULT pgp_compress_inflate(struct tr_slice body, struct tr_buf *out);
+
+/* ---- key objects ---- */
+struct pgp_key {
+    EVP_PKEY *sign;            /* Ed25519 primary; private half in OpenSSL's secure heap */
+    EVP_PKEY *enc;             /* X25519 subkey */
+    uint32_t created;
+    uint8_t fpr[PGP_FPR_LEN];  /* primary */
+    struct pgp_ecdh_pub sub;   /* public half of the subkey, with its fingerprint */
+    struct tr_buf pub;         /* binary transferable public key */
+};
+
+struct pgp_pubkey {
+    uint8_t fpr[PGP_FPR_LEN];
+    struct pgp_ecdh_pub sub;
+};
+
+#endif

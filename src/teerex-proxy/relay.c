@@ -1,0 +1,603 @@
+/* teerex-proxy relay: one epoll loop, level-triggered. Each connection owns
+ * two pipes; bytes move socket -> pipe -> socket with splice() and never
+ * pass through user space. A direction reads only while its pipe is empty
+ * and waits for EPOLLOUT on the other side while the pipe holds bytes, so a
+ * slow reader applies back-pressure instead of a busy loop. EOF on one side
+ * becomes shutdown(SHUT_WR) on the other once the pipe is drained
+ * (half-close); the connection closes when both directions are done. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "proxy.h"
+#include "rt_nitro.h"
+#include "rt_proxyv2.h"
+#include "teerex/log.h"
+
+#define PIPE_CAP 65536
+
+enum ep_kind { EP_LISTEN = 1, EP_STATUS_LISTEN, EP_STATUS_CONN, EP_SIG, EP_CLIENT, EP_TARGET };
+
+struct ep {
+    enum ep_kind kind;
+    struct conn *c;
+    int fd;
+};
+
+struct dir {
+    int pipe[2];
+    size_t inpipe;
+    bool eof, shut;
+    uint64_t bytes;
+};
+
+struct conn {
+    struct ep cl, tg;
+    struct dir up, down; /* up: client -> target */
+    bool connected, dead;
+    uint8_t hdr[RT_PROXYV2_MAX];
+    size_t hdr_len, hdr_off;
+    int attempts;
+    uint64_t deadline_ms, last_ms;
+    uint32_t cmask, tmask;
+    struct sockaddr_storage peer, local;
+    socklen_t peer_len, local_len;
+    struct conn *prev, *next;
+};
+
+struct counters {
+    uint64_t accepted, completed, connect_failures, connect_timeouts, idle_timeouts, errors;
+    uint64_t resolves, resolve_failures, cap_waits, bytes_up, bytes_down;
+};
+
+struct proxy {
+    const struct proxy_opts *o;
+    int epfd;
+    struct ep lst, st, sig;
+    struct conn *conns;
+    struct conn *dead; /* closed during this epoll batch, freed after it */
+    uint64_t active;
+    bool accepting, stopping;
+    struct rt_addr target;     /* resolved (CID known / tcp-mapped) */
+    bool target_ok;
+    uint32_t cid;
+    uint64_t last_resolve_ms;
+    struct counters n;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void ep_set(struct proxy *p, struct ep *e, uint32_t *cur, uint32_t want, bool add)
+{
+    struct epoll_event ev = {.events = want, .data.ptr = e};
+    if (add || *cur != want)
+        epoll_ctl(p->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, e->fd, &ev);
+    *cur = want;
+}
+
+/* Resolves the configured target into p->target (CID lookup for auto). */
+static void resolve(struct proxy *p, bool force)
+{
+    const struct proxy_opts *o = p->o;
+    struct rt_addr a = o->target;
+    if (a.kind == RT_ADDR_VSOCK && a.cid_auto) {
+        uint64_t now = now_ms();
+        if (p->target_ok && !force)
+            return;
+        if (p->last_resolve_ms && now - p->last_resolve_ms < o->resolve_interval_ms && p->target_ok)
+            return;
+        p->last_resolve_ms = now;
+        p->n.resolves++;
+        uint32_t cid;
+        tr_result r = rt_nitro_lookup(o->nitro_cli, o->enclave_name, 5000, &cid);
+        if (!tr_ok(r)) {
+            p->n.resolve_failures++;
+            tr_log_result(TR_LOG_WARN, "cid_lookup_failed", r);
+            return;
+        }
+        if (cid != p->cid)
+            tr_log(TR_LOG_INFO, "cid_resolved", "{s:s,s:i,s:i}", "enclave", o->enclave_name,
+                   "cid", (int)cid, "previous", (int)p->cid);
+        p->cid = cid;
+        tr_ignore(rt_addr_set_cid(&a, cid));
+    } else if (p->target_ok) {
+        return;
+    } else if (a.kind == RT_ADDR_VSOCK) {
+        p->cid = a.cid;
+    }
+    if (o->vsock_over_tcp) {
+        struct rt_addr t;
+        tr_result r = rt_addr_vsock_as_tcp(&a, &t);
+        if (!tr_ok(r)) {
+            tr_log_result(TR_LOG_WARN, "vsock_over_tcp_failed", r);
+            return;
+        }
+        a = t;
+    }
+    p->target = a;
+    p->target_ok = true;
+}
+
+static void conn_free(struct proxy *p, struct conn *c, const char *why)
+{
+    tr_log(TR_LOG_DEBUG, "conn_closed", "{s:s,s:I,s:I}", "reason", why, "bytes_up",
+           (json_int_t)c->up.bytes, "bytes_down", (json_int_t)c->down.bytes);
+    if (c->cl.fd >= 0)
+        close(c->cl.fd);
+    if (c->tg.fd >= 0)
+        close(c->tg.fd);
+    for (int i = 0; i < 2; i++) {
+        if (c->up.pipe[i] >= 0)
+            close(c->up.pipe[i]);
+        if (c->down.pipe[i] >= 0)
+            close(c->down.pipe[i]);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        p->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    p->n.bytes_up += c->up.bytes;
+    p->n.bytes_down += c->down.bytes;
+    p->active--;
+    /* Another event of this batch may still point at c: free it later. */
+    c->dead = true;
+    c->next = p->dead;
+    p->dead = c;
+    if (!p->accepting && !p->stopping && p->active < p->o->max_conns) {
+        uint32_t m = 0;
+        ep_set(p, &p->lst, &m, EPOLLIN, false);
+        p->accepting = true;
+    }
+}
+
+/* Starts (or restarts) the connect to the target. false: give up. */
+static bool start_connect(struct proxy *p, struct conn *c)
+{
+    if (c->tg.fd >= 0) {
+        epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->tg.fd, NULL);
+        close(c->tg.fd);
+        c->tg.fd = -1;
+    }
+    if (c->attempts >= 2)
+        return false;
+    c->attempts++;
+    resolve(p, c->attempts > 1);
+    if (!p->target_ok)
+        return false;
+    int fd;
+    tr_result r = rt_addr_socket(&p->target, &fd);
+    if (!tr_ok(r)) {
+        tr_log_result(TR_LOG_ERROR, "target_socket_failed", r);
+        return false;
+    }
+    c->tg.fd = fd;
+    if (connect(fd, (struct sockaddr *)&p->target.ss, p->target.len) != 0 &&
+        errno != EINPROGRESS) {
+        /* Immediate refusal (tcp/unix): try again with a fresh lookup. */
+        p->n.connect_failures++;
+        return start_connect(p, c);
+    }
+    c->deadline_ms = now_ms() + p->o->connect_timeout_ms;
+    c->tmask = 0;
+    ep_set(p, &c->tg, &c->tmask, EPOLLOUT, true);
+    return true;
+}
+
+static void on_accept(struct proxy *p)
+{
+    for (int i = 0; i < 64 && p->active < p->o->max_conns; i++) {
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof(peer);
+        int fd = accept4(p->lst.fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                p->n.errors++;
+            return;
+        }
+        struct conn *c = calloc(1, sizeof(*c));
+        if (!c || pipe2(c->up.pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+            free(c);
+            close(fd);
+            p->n.errors++;
+            continue;
+        }
+        if (pipe2(c->down.pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+            close(c->up.pipe[0]);
+            close(c->up.pipe[1]);
+            free(c);
+            close(fd);
+            p->n.errors++;
+            continue;
+        }
+        c->cl = (struct ep){EP_CLIENT, c, fd};
+        c->tg = (struct ep){EP_TARGET, c, -1};
+        c->peer = peer;
+        c->peer_len = pl;
+        c->local_len = sizeof(c->local);
+        getsockname(fd, (struct sockaddr *)&c->local, &c->local_len);
+        c->last_ms = now_ms();
+        c->next = p->conns;
+        if (p->conns)
+            p->conns->prev = c;
+        p->conns = c;
+        p->active++;
+        p->n.accepted++;
+        if (p->o->proxy_v2 &&
+            !tr_ok(rt_proxyv2_build((struct sockaddr *)&peer, pl, (struct sockaddr *)&c->local,
+                                    c->local_len, c->hdr, &c->hdr_len))) {
+            conn_free(p, c, "proxy_header");
+            continue;
+        }
+        ep_set(p, &c->cl, &c->cmask, 0, true);
+        if (!start_connect(p, c)) {
+            p->n.connect_failures++;
+            conn_free(p, c, "connect_failed");
+        }
+    }
+    if (p->active >= p->o->max_conns && p->accepting) {
+        uint32_t m = EPOLLIN;
+        ep_set(p, &p->lst, &m, 0, false);
+        p->accepting = false;
+        p->n.cap_waits++;
+    }
+}
+
+/* Moves bytes for one direction. Returns false on a hard error. */
+static bool pump(struct dir *d, int from, int to)
+{
+    bool progress = true;
+    while (progress) {
+        progress = false;
+        while (!d->eof && d->inpipe < PIPE_CAP) {
+            ssize_t k = splice(from, NULL, d->pipe[1], NULL, PIPE_CAP - d->inpipe,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (k > 0) {
+                d->inpipe += (size_t)k;
+                progress = true;
+            } else if (k == 0) {
+                d->eof = true;
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            } else if (errno != EINTR) {
+                return false;
+            }
+        }
+        while (d->inpipe > 0) {
+            ssize_t k = splice(d->pipe[0], NULL, to, NULL, d->inpipe,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (k > 0) {
+                d->inpipe -= (size_t)k;
+                d->bytes += (uint64_t)k;
+                progress = true;
+            } else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                break;
+            } else if (k < 0 && errno == EINTR) {
+                continue;
+            } else {
+                return false;
+            }
+        }
+    }
+    if (d->eof && d->inpipe == 0 && !d->shut) {
+        shutdown(to, SHUT_WR);
+        d->shut = true;
+    }
+    return true;
+}
+
+static void update_interest(struct proxy *p, struct conn *c)
+{
+    bool hdr_pending = c->hdr_off < c->hdr_len;
+    uint32_t cm = 0, tm = 0;
+    if (!c->up.eof && c->up.inpipe == 0 && !hdr_pending)
+        cm |= EPOLLIN;
+    if (c->up.inpipe > 0 || hdr_pending)
+        tm |= EPOLLOUT;
+    if (!c->down.eof && c->down.inpipe == 0)
+        tm |= EPOLLIN;
+    if (c->down.inpipe > 0)
+        cm |= EPOLLOUT;
+    ep_set(p, &c->cl, &c->cmask, cm, false);
+    ep_set(p, &c->tg, &c->tmask, tm, false);
+}
+
+static void on_conn(struct proxy *p, struct conn *c, struct ep *e, uint32_t events)
+{
+    if (!c->connected) {
+        if (e->kind != EP_TARGET)
+            return;
+        int err = 0;
+        socklen_t el = sizeof(err);
+        getsockopt(c->tg.fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err != 0 || (events & EPOLLERR)) {
+            p->n.connect_failures++;
+            tr_log(TR_LOG_WARN, "connect_failed", "{s:s,s:i}", "error", strerror(err ? err : EIO),
+                   "attempt", c->attempts);
+            if (!start_connect(p, c))
+                conn_free(p, c, "connect_failed");
+            return;
+        }
+        c->connected = true;
+    }
+    c->last_ms = now_ms();
+    while (c->hdr_off < c->hdr_len) {
+        ssize_t k = send(c->tg.fd, c->hdr + c->hdr_off, c->hdr_len - c->hdr_off, MSG_NOSIGNAL);
+        if (k > 0) {
+            c->hdr_off += (size_t)k;
+        } else if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
+            break;
+        } else {
+            p->n.errors++;
+            conn_free(p, c, "header_send");
+            return;
+        }
+    }
+    bool ok = true;
+    if (c->hdr_off >= c->hdr_len)
+        ok = pump(&c->up, c->cl.fd, c->tg.fd);
+    ok = ok && pump(&c->down, c->tg.fd, c->cl.fd);
+    if (!ok) {
+        p->n.errors++;
+        conn_free(p, c, "reset");
+        return;
+    }
+    if (c->up.shut && c->down.shut) {
+        p->n.completed++;
+        conn_free(p, c, "done");
+        return;
+    }
+    update_interest(p, c);
+}
+
+static void status_reply(struct proxy *p, int fd)
+{
+    char req[2048];
+    ssize_t k = read(fd, req, sizeof(req));
+    (void)k;
+    char body[1024];
+    int bl = snprintf(body, sizeof(body),
+                      "{\"active\":%llu,\"accepted\":%llu,\"completed\":%llu,"
+                      "\"connect_failures\":%llu,\"connect_timeouts\":%llu,\"idle_timeouts\":%llu,"
+                      "\"errors\":%llu,\"resolves\":%llu,\"resolve_failures\":%llu,\"cid\":%u,"
+                      "\"cap_waits\":%llu,\"bytes_up\":%llu,\"bytes_down\":%llu}\n",
+                      (unsigned long long)p->active, (unsigned long long)p->n.accepted,
+                      (unsigned long long)p->n.completed,
+                      (unsigned long long)p->n.connect_failures,
+                      (unsigned long long)p->n.connect_timeouts,
+                      (unsigned long long)p->n.idle_timeouts, (unsigned long long)p->n.errors,
+                      (unsigned long long)p->n.resolves, (unsigned long long)p->n.resolve_failures,
+                      p->cid, (unsigned long long)p->n.cap_waits,
+                      (unsigned long long)p->n.bytes_up, (unsigned long long)p->n.bytes_down);
+    char resp[1280];
+    int rl = snprintf(resp, sizeof(resp),
+                      "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+                      bl, body);
+    ssize_t w = send(fd, resp, (size_t)rl, MSG_NOSIGNAL);
+    (void)w;
+    shutdown(fd, SHUT_WR);
+}
+
+static void log_counters(struct proxy *p, const char *event)
+{
+    tr_log(TR_LOG_INFO, event, "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I}", "active",
+           (json_int_t)p->active, "accepted", (json_int_t)p->n.accepted, "completed",
+           (json_int_t)p->n.completed, "connect_failures", (json_int_t)p->n.connect_failures,
+           "connect_timeouts", (json_int_t)p->n.connect_timeouts, "idle_timeouts",
+           (json_int_t)p->n.idle_timeouts, "errors", (json_int_t)p->n.errors, "resolves",
+           (json_int_t)p->n.resolves, "resolve_failures", (json_int_t)p->n.resolve_failures,
+           "cid", (int)p->cid, "bytes_up", (json_int_t)p->n.bytes_up, "bytes_down",
+           (json_int_t)p->n.bytes_down);
+}
+
+static void check_timeouts(struct proxy *p, uint64_t now)
+{
+    struct conn *c = p->conns;
+    while (c) {
+        struct conn *next = c->next;
+        if (!c->connected && now >= c->deadline_ms) {
+            p->n.connect_timeouts++;
+            if (!start_connect(p, c))
+                conn_free(p, c, "connect_timeout");
+        } else if (c->connected && now - c->last_ms >= p->o->idle_timeout_ms) {
+            p->n.idle_timeouts++;
+            conn_free(p, c, "idle_timeout");
+        }
+        c = next;
+    }
+}
+
+static TR_RESULT open_listener(const struct rt_addr *a, int *out)
+{
+    int fd;
+    TR_GUARD(rt_addr_socket(a, &fd));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (a->kind == RT_ADDR_UNIX) {
+        struct stat st;
+        const char *path = ((const struct sockaddr_un *)&a->ss)->sun_path;
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+            unlink(path); /* a stale socket from a previous run */
+    }
+    if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 || listen(fd, 1024) != 0) {
+        close(fd);
+        TR_BAIL(TR_ERR_SYS);
+    }
+    *out = fd;
+    return TR_SUCCESS;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl); /* 6 fds per connection */
+    }
+}
+
+int proxy_run(const struct proxy_opts *o)
+{
+    static struct proxy px;
+    struct proxy *p = &px;
+    memset(p, 0, sizeof(*p));
+    p->o = o;
+    p->lst.fd = p->st.fd = p->sig.fd = -1;
+    int rc = PROXY_EXIT_RUNTIME;
+    raise_fd_limit();
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sigdelset(&set, SIGCHLD); /* nitro-cli is waited for synchronously */
+    p->epfd = epoll_create1(EPOLL_CLOEXEC);
+    p->sig = (struct ep){EP_SIG, NULL, signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)};
+    if (p->epfd < 0 || p->sig.fd < 0) {
+        tr_log(TR_LOG_ERROR, "setup_failed", "{s:s}", "error", strerror(errno));
+        return rc;
+    }
+    tr_result r = open_listener(&o->listen, &p->lst.fd);
+    if (!tr_ok(r)) {
+        char t[RT_ADDR_TEXT_MAX];
+        rt_addr_format(&o->listen, t, sizeof(t));
+        tr_log(TR_LOG_ERROR, "listen_failed", "{s:s,s:s,s:s}", "address", t, "error",
+               tr_err_name(r.err), "detail", strerror(errno));
+        return rc;
+    }
+    p->lst.kind = EP_LISTEN;
+    if (o->has_status) {
+        r = open_listener(&o->status, &p->st.fd);
+        if (!tr_ok(r)) {
+            tr_log(TR_LOG_ERROR, "status_listen_failed", "{s:s}", "error", tr_err_name(r.err));
+            close(p->lst.fd);
+            return rc;
+        }
+        p->st.kind = EP_STATUS_LISTEN;
+    }
+    if (o->target.kind == RT_ADDR_VSOCK && !o->vsock_over_tcp) {
+        int probe;
+        struct rt_addr t = o->target;
+        tr_ignore(rt_addr_set_cid(&t, 3));
+        r = rt_addr_socket(&t, &probe);
+        if (!tr_ok(r)) {
+            tr_log_result(TR_LOG_ERROR, "vsock_unavailable", r);
+            close(p->lst.fd);
+            return rc;
+        }
+        close(probe);
+    }
+    uint32_t m = 0;
+    ep_set(p, &p->lst, &m, EPOLLIN, true);
+    p->accepting = true;
+    if (p->st.fd >= 0)
+        ep_set(p, &p->st, &m, EPOLLIN, true);
+    ep_set(p, &p->sig, &m, EPOLLIN, true);
+    resolve(p, false);
+    {
+        char lt[RT_ADDR_TEXT_MAX], tt[RT_ADDR_TEXT_MAX];
+        rt_addr_format(&o->listen, lt, sizeof(lt));
+        rt_addr_format(&o->target, tt, sizeof(tt));
+        tr_log(TR_LOG_INFO, "listening", "{s:s,s:s,s:b,s:I,s:i}", "listen", lt, "target", tt,
+               "proxy_v2", o->proxy_v2, "max_conns", (json_int_t)o->max_conns, "cid",
+               (int)p->cid);
+    }
+    uint64_t stop_deadline = 0, last_scan = now_ms();
+    for (;;) {
+        struct epoll_event ev[128];
+        int k = epoll_wait(p->epfd, ev, 128, 250);
+        if (k < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < k; i++) {
+            struct ep *e = ev[i].data.ptr;
+            if (e->kind == EP_LISTEN) {
+                on_accept(p);
+            } else if (e->kind == EP_STATUS_LISTEN) {
+                int fd = accept4(p->st.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd >= 0) {
+                    struct ep *sc = malloc(sizeof(*sc));
+                    struct epoll_event se = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = sc};
+                    if (!sc || epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &se) != 0) {
+                        free(sc);
+                        close(fd);
+                    } else {
+                        *sc = (struct ep){EP_STATUS_CONN, NULL, fd};
+                    }
+                }
+            } else if (e->kind == EP_STATUS_CONN) {
+                status_reply(p, e->fd);
+                close(e->fd); /* also removes it from epoll */
+                free(e);
+            } else if (e->kind == EP_SIG) {
+                struct signalfd_siginfo si;
+                while (read(p->sig.fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                    if (si.ssi_signo == SIGUSR1) {
+                        log_counters(p, "counters");
+                    } else if (!p->stopping) {
+                        p->stopping = true;
+                        stop_deadline = now_ms() + o->drain_timeout_ms;
+                        epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->lst.fd, NULL);
+                        close(p->lst.fd);
+                        p->lst.fd = -1;
+                        p->accepting = false;
+                        tr_log(TR_LOG_INFO, "stopping", "{s:i,s:I}", "signal", (int)si.ssi_signo,
+                               "active", (json_int_t)p->active);
+                    }
+                }
+            } else if (!e->c->dead) {
+                on_conn(p, e->c, e, ev[i].events);
+            }
+        }
+        while (p->dead) {
+            struct conn *d = p->dead;
+            p->dead = d->next;
+            free(d);
+        }
+        uint64_t now = now_ms();
+        if (now - last_scan >= 250) {
+            last_scan = now;
+            check_timeouts(p, now);
+        }
+        if (p->stopping && (p->active == 0 || now >= stop_deadline)) {
+            while (p->conns)
+                conn_free(p, p->conns, "shutdown");
+            while (p->dead) {
+                struct conn *d = p->dead;
+                p->dead = d->next;
+                free(d);
+            }
+            rc = PROXY_EXIT_OK;
+            break;
+        }
+    }
+    log_counters(p, "stopped");
+    if (p->lst.fd >= 0)
+        close(p->lst.fd);
+    if (p->st.fd >= 0)
+        close(p->st.fd);
+    close(p->sig.fd);
+    close(p->epfd);
+    return rc;
+}

@@ -1,0 +1,224 @@
+/* `teerex prove` options (cli_prove_opts.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_prove_opts.h"
+#include "exit_codes.h"
+#include "teerex/codec.h"
+#include "teerex/http.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: teerex prove --url URL --input FILE [options]\n"
+        "\n"
+        "Fetches the server's attestation with a fresh random nonce, verifies it (nitro\n"
+        "mode) or warns loudly (standard mode), encrypts the input to the attested key\n"
+        "(OpenPGP, PKESK v6 + SEIPD v2 AES-256-OCB), sends it to POST /prove and writes\n"
+        "the proof. Phases: fetch-attestation, encrypt, transmit, proving, receive.\n"
+        "\n"
+        "  --url URL              server base URL (http:// or https://)\n"
+        "  --input FILE           prover input: chonk: ivc-inputs.msgpack;\n"
+        "                         ultra_honk: a directory with program.json + witness.gz,\n"
+        "                         or a ready TRXC container file\n"
+        "  --out FILE             where to write the proof (default proof.bin): 4-byte\n"
+        "                         big-endian field count + proof, as the SDK returns it;\n"
+        "                         ultra_honk also writes FILE.bb/{proof,vk,public_inputs}\n"
+        "                         for `bb verify`\n"
+        "  --aztec-version V      prover version to use (x-aztec-version header)\n"
+        "  --scheme S             chonk (default) or ultra_honk (x-prover-scheme header)\n"
+        "  --require-attestation  refuse a server in standard mode (no attestation)\n"
+        "  --pcr N=HEX            expected PCR N (repeatable)\n"
+        "  --expect-bb V=SHA256   the attested prover list must hold version V with this\n"
+        "                         SHA-256 (repeatable)\n"
+        "  --root PEM             trust this root certificate instead of the pinned AWS\n"
+        "                         Nitro Enclaves root (e.g. the NSM emulator's root.pem)\n"
+        "  --max-age DUR          maximum document age (300s, 5m, ...; default 5m)\n"
+        "  --json                 one JSON object on stdout (phases, proof size, PCR0, ...)\n"
+        "\n"
+        "Progress goes to stderr: a live line on a terminal, plain lines otherwise.\n"
+        "Retries: 2 on network errors and 5xx (1 s, 2 s apart); on `400 Failed to\n"
+        "decrypt` the attestation is fetched again once and the input re-encrypted.\n"
+        "\n"
+        "environment:\n"
+        "  TEEREX_LOCAL_ADDRESS   source address to connect from (e.g. 127.0.0.7)\n"
+        "\n"
+        "exit codes:\n"
+        "  0 proof written   1 other failure   2 usage or unreadable input\n"
+        "  3 network         4 server error (4xx/5xx, malformed answer)\n"
+        "  5 server not attested (standard mode under --require-attestation)\n"
+        "  10+class attestation failed: 10 invalid COSE, 11 invalid document,\n"
+        "  12 chain, 13 signature, 14 expired/stale, 15 PCR mismatch, 16 nonce mismatch,\n"
+        "  17 missing or mismatching key, 18 bb version mismatch\n");
+}
+
+enum { OPT_URL = 256, OPT_INPUT, OPT_OUT, OPT_AZTEC, OPT_SCHEME, OPT_REQ, OPT_PCR, OPT_BB,
+       OPT_ROOT, OPT_MAXAGE, OPT_JSON, OPT_HELP };
+
+static const struct option LONG_OPTS[] = {
+    {"url", required_argument, NULL, OPT_URL},
+    {"input", required_argument, NULL, OPT_INPUT},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"aztec-version", required_argument, NULL, OPT_AZTEC},
+    {"scheme", required_argument, NULL, OPT_SCHEME},
+    {"require-attestation", no_argument, NULL, OPT_REQ},
+    {"pcr", required_argument, NULL, OPT_PCR},
+    {"expect-bb", required_argument, NULL, OPT_BB},
+    {"root", required_argument, NULL, OPT_ROOT},
+    {"max-age", required_argument, NULL, OPT_MAXAGE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static int bad(const char *what, const char *arg)
+{
+    fprintf(stderr, "teerex prove: invalid %s '%s' (see teerex prove --help)\n", what, arg);
+    return TEEREX_EXIT_USAGE;
+}
+
+/* "N=HEX": N in 0..31, 32/48/64 bytes of hex. */
+static int parse_pcr(const char *arg, struct attest_pcr_expect *p)
+{
+    const char *eq = strchr(arg, '=');
+    char idx[8];
+    uint64_t n;
+    if (!eq || (size_t)(eq - arg) >= sizeof(idx) || eq == arg)
+        return 0;
+    memcpy(idx, arg, (size_t)(eq - arg));
+    idx[eq - arg] = 0;
+    if (!tr_ok(tr_parse_u64(idx, ATTEST_MAX_PCRS - 1, &n)))
+        return 0;
+    size_t hex_len = strlen(eq + 1);
+    if (hex_len != 64 && hex_len != 96 && hex_len != 128)
+        return 0;
+    p->index = (unsigned)n;
+    p->len = hex_len / 2;
+    return tr_ok(tr_hex_decode_fixed(eq + 1, p->value, p->len));
+}
+
+/* "V=SHA256". */
+static int parse_bb(const char *arg, struct attest_bb_expect *b)
+{
+    const char *eq = strrchr(arg, '=');
+    if (!eq || eq == arg || (size_t)(eq - arg) > TR_MAX_VERSION_LEN)
+        return 0;
+    memcpy(b->version, arg, (size_t)(eq - arg));
+    b->version[eq - arg] = 0;
+    return tr_ok(http_version_validate(b->version)) && strlen(eq + 1) == 64 &&
+           tr_ok(tr_hex_decode_fixed(eq + 1, b->sha256, 32));
+}
+
+void cli_http_opts_from_env(struct cli_http_opts *h)
+{
+    const char *a = getenv("TEEREX_LOCAL_ADDRESS");
+    h->local_address = (a && *a) ? a : NULL;
+    h->timeout_ms = 30000;
+}
+
+int prove_opts_parse(int argc, char **argv, struct prove_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    tr_buf_init(&o->root_pem, 64 * 1024);
+    o->out = "proof.bin";
+    o->scheme = CLI_SCHEME_CHONK;
+    o->session.pcrs = o->pcrs;
+    o->session.bb = o->bb;
+    cli_http_opts_from_env(&o->session.http);
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", LONG_OPTS, NULL)) != -1) {
+        switch (c) {
+        case OPT_URL:
+            if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
+                return bad("--url", optarg);
+            o->session.url = optarg;
+            break;
+        case OPT_INPUT: o->input = optarg; break;
+        case OPT_OUT: o->out = optarg; break;
+        case OPT_AZTEC:
+            if (!tr_ok(http_version_validate(optarg)))
+                return bad("--aztec-version", optarg);
+            o->aztec_version = optarg;
+            break;
+        case OPT_SCHEME:
+            if (!tr_ok(cli_scheme_parse(optarg, &o->scheme)))
+                return bad("--scheme", optarg);
+            break;
+        case OPT_REQ: o->session.require_attestation = true; break;
+        case OPT_PCR:
+            if (o->session.n_pcrs == ATTEST_MAX_PCRS ||
+                !parse_pcr(optarg, &o->pcrs[o->session.n_pcrs]))
+                return bad("--pcr", optarg);
+            o->session.n_pcrs++;
+            break;
+        case OPT_BB:
+            if (o->session.n_bb == sizeof(o->bb) / sizeof(o->bb[0]) ||
+                !parse_bb(optarg, &o->bb[o->session.n_bb]))
+                return bad("--expect-bb", optarg);
+            o->session.n_bb++;
+            break;
+        case OPT_ROOT:
+            tr_buf_clear(&o->root_pem);
+            if (!tr_ok(cli_read_file(optarg, &o->root_pem)) ||
+                !tr_ok(tr_buf_append_u8(&o->root_pem, 0)))
+                return bad("--root (unreadable or over 64 KiB)", optarg);
+            o->session.root_pem = (const char *)o->root_pem.data;
+            break;
+        case OPT_MAXAGE:
+            if (!tr_ok(tr_parse_duration_ms(optarg, &o->session.max_age_ms)) ||
+                o->session.max_age_ms == 0)
+                return bad("--max-age", optarg);
+            break;
+        case OPT_JSON: o->json = true; break;
+        case OPT_HELP:
+        case 'h': usage(stdout); return TEEREX_EXIT_OK;
+        default:
+            fprintf(stderr, "teerex prove: unknown or incomplete option '%s'\n",
+                    argv[optind - 1]);
+            usage(stderr);
+            return TEEREX_EXIT_USAGE;
+        }
+    }
+    if (optind != argc)
+        return bad("argument", argv[optind]);
+    if (!o->session.url || !o->input) {
+        fprintf(stderr, "teerex prove: --url and --input are required\n");
+        usage(stderr);
+        return TEEREX_EXIT_USAGE;
+    }
+    return -1;
+}
+
+void prove_opts_free(struct prove_opts *o)
+{
+    tr_buf_free(&o->root_pem);
+}
+
+int cli_exit_code(int32_t err)
+{
+    enum attest_class cls = attest_class_of(err);
+    if (cls != ATTEST_CLASS_NONE)
+        return TEEREX_EXIT_ATTEST + (int)cls;
+    switch (err) {
+    case TR_ERR_CLIENT_NETWORK: return TEEREX_EXIT_NETWORK;
+    case TR_ERR_CLIENT_HTTP_STATUS:
+    case TR_ERR_CLIENT_BAD_RESPONSE:
+    case TR_ERR_CLIENT_BAD_MODE:
+    case TR_ERR_CLIENT_BAD_PROOF:
+    case TR_ERR_CLIENT_UNHEALTHY: return TEEREX_EXIT_SERVER;
+    case TR_ERR_CLIENT_UNATTESTED:
+    case TR_ERR_CLIENT_NO_DOCUMENT: return TEEREX_EXIT_UNATTESTED;
+    case TR_ERR_CLIENT_BAD_INPUT: return TEEREX_EXIT_USAGE;
+    default: break;
+    }
+    if (tr_err_category(err) == TR_CAT_USAGE)
+        return TEEREX_EXIT_USAGE;
+    /* A key the server sent that we cannot parse is the server's fault. */
+    if (err >= 100 && err < 200)
+        return TEEREX_EXIT_SERVER;
+    return TEEREX_EXIT_FAILURE;
+}

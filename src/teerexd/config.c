@@ -1,0 +1,190 @@
+/* Environment (and --NAME=value) configuration of teerexd. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "teerex/codec.h"
+#include "teerex/limits.h"
+#include "teerex/log.h"
+
+enum kind { K_STR, K_U64, K_MS, K_BOOL, K_LIST };
+
+struct opt {
+    const char *name;
+    enum kind kind;
+    size_t off;  /* offset in struct config */
+    size_t size; /* string capacity or u64 max */
+    const char *def;
+    const char *help;
+};
+
+#define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define U(f, max) offsetof(struct config, f), (size_t)(max)
+
+static const struct opt OPTS[] = {
+    {"PORT", K_STR, 0, 0, "4000", "public port when LISTEN is unset (tcp:0.0.0.0:PORT)"},
+    {"LISTEN", K_STR, S(listen), "", "public listeners, comma-separated: tcp:HOST:PORT, unix:PATH, "
+     "vsock:CID|any:PORT; prefix proxy+ when every connection starts with a PROXY v1/v2 header"},
+    {"ADMIN_LISTEN", K_STR, S(admin_listen), "", "admin listener (POST /upload-bb, GET /admin/versions); "
+     "none when unset"},
+    {"TEE_MODE", K_STR, S(tee_mode), "standard", "standard | nitro | nitro-emulated"},
+    {"BB_BINARY_PATH", K_STR, S(bb_binary_path), "", "default prover binary (default: bb from PATH)"},
+    {"BB_VERSIONS_DIR", K_STR, S(bb_versions_dir), "", "directory of <version>/bb binaries"},
+    {"BB_STRICT_VERSIONS", K_BOOL, S(bb_strict_versions), "0",
+     "1: an unknown x-aztec-version is a 400 instead of the default binary"},
+    {"CRS_PATH", K_STR, S(crs_path), "", "CRS directory passed to bb (env CRS_PATH and -c for ultra_honk)"},
+    {"HARDWARE_CONCURRENCY", K_STR, S(hardware_concurrency), "", "passed to bb's environment"},
+    {"PROVE_CMD_CHONK", K_STR, S(cmd_chonk),
+     "{bb} prove --scheme chonk --ivc_inputs_path {dir}/ivc-inputs.msgpack -o {dir}/output",
+     "command template of the chonk scheme ({bb} {dir} {crs}; split at spaces, no shell)"},
+    {"PROVE_CMD_ULTRA_HONK", K_STR, S(cmd_ultra_honk),
+     "{bb} prove --scheme ultra_honk -b {dir}/program.json -w {dir}/witness.gz -o {dir}/output "
+     "--write_vk",
+     "command template of the ultra_honk scheme (-c {crs} is appended when CRS_PATH is set)"},
+    {"PROVE_WORK_DIR", K_STR, S(work_dir), "", "parent of the private per-request directories "
+     "(default /dev/shm when usable, else $TMPDIR or /tmp)"},
+    {"PROVE_CONCURRENCY", K_U64, U(prove_concurrency, 64), "1", "proofs run at the same time"},
+    {"PROVE_QUEUE_LIMIT", K_U64, U(prove_queue_limit, 100000), "16",
+     "requests waiting for a prover before 503"},
+    {"PROVE_TIMEOUT", K_MS, U(prove_timeout_ms, 0), "10m", "prover time limit (kills its process group)"},
+    {"RATE_LIMIT_MAX", K_U64, U(rate_limit_max, 1000000), "10",
+     "POST /prove per client IP per window (0 disables; loopback exempt)"},
+    {"RATE_LIMIT_WINDOW", K_MS, U(rate_limit_window_ms, 0), "1h", "sliding window of the rate limit"},
+    {"MAX_BODY_BYTES", K_U64, U(max_body_bytes, (size_t)1 << 40), "52428800",
+     "POST /prove body limit (413 past it)"},
+    {"MAX_UPLOAD_BYTES", K_U64, U(max_upload_bytes, (size_t)1 << 40), "536870912",
+     "POST /upload-bb body limit"},
+    {"HTTP_IDLE_TIMEOUT", K_U64, U(idle_timeout_s, 86400), "60", "seconds a connection may stay silent"},
+    {"HTTP_HEADER_TIMEOUT", K_MS, U(header_timeout_ms, 0), "10s",
+     "time to send a complete request head (slow-loris guard)"},
+    {"MAX_CONNECTIONS", K_U64, U(max_connections, 65536), "1024", "open connections per listener set"},
+    {"PER_IP_CONNECTIONS", K_U64, U(per_ip_connections, 65536), "256", "open connections per client IP"},
+    {"SHUTDOWN_GRACE", K_MS, U(shutdown_grace_ms, 0), "30s",
+     "SIGTERM: time for in-flight proofs before they are cancelled"},
+    {"RETRY_AFTER", K_U64, U(retry_after_s, 86400), "30", "Retry-After seconds of a 503 (queue full)"},
+    {"TRUSTED_PROXIES", K_LIST, 0, 0, "", "addresses/CIDRs whose X-Forwarded-For is trusted"},
+    {"LOG_LEVEL", K_STR, 0, 0, "info", "debug | info | warn | error | off"},
+};
+
+void config_print_help(const char *prog)
+{
+    printf("usage: %s [--NAME=value ...]\n\n"
+           "teerex proving server: decrypts OpenPGP-encrypted prover inputs and runs bb.\n"
+           "Every setting is an environment variable; --NAME=value overrides it.\n\n",
+           prog);
+    for (size_t i = 0; i < sizeof(OPTS) / sizeof(OPTS[0]); i++)
+        printf("  %-22s %s%s%s%s\n", OPTS[i].name, OPTS[i].help, OPTS[i].def[0] ? " [default: " : "",
+               OPTS[i].def, OPTS[i].def[0] ? "]" : "");
+    printf("\nExit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure,\n"
+           "  2 usage or configuration error, 3 TEE mode unavailable (e.g. nitro without NSM),\n"
+           "  4 listener could not be opened.\n"
+           "Signals: SIGTERM/SIGINT stop accepting and drain (SHUTDOWN_GRACE); SIGHUP rescans "
+           "BB_VERSIONS_DIR.\n");
+}
+
+static const char *lookup(const char *name, int argc, char **argv)
+{
+    size_t nl = strlen(name);
+    const char *v = getenv(name);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, nl) == 0 && a[2 + nl] == '=')
+            v = a + 3 + nl;
+    }
+    return v;
+}
+
+static TR_RESULT set_str(char *dst, size_t cap, const char *v, const char *name)
+{
+    size_t n = strlen(v);
+    if (n >= cap) {
+        tr_log(TR_LOG_ERROR, "config_too_long", "{s:s}", "name", name);
+        TR_BAIL(TR_ERR_USAGE);
+    }
+    memcpy(dst, v, n + 1);
+    return TR_SUCCESS;
+}
+
+static TR_RESULT parse_list(struct config *c, const char *v)
+{
+    char buf[2048];
+    TR_GUARD(set_str(buf, sizeof(buf), v, "TRUSTED_PROXIES"));
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        TR_ENSURE(c->n_trusted < CONFIG_MAX_TRUSTED, TR_ERR_USAGE);
+        if (!tr_ok(http_cidr_parse(t, &c->trusted[c->n_trusted]))) {
+            tr_log(TR_LOG_ERROR, "config_bad_cidr", "{s:s}", "value", t);
+            TR_BAIL(TR_ERR_HTTP_BAD_CIDR);
+        }
+        c->n_trusted++;
+    }
+    return TR_SUCCESS;
+}
+
+tr_result config_load(int argc, char **argv, struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0 || !strchr(argv[i], '=')) {
+            fprintf(stderr, "teerexd: unknown argument %s (see --help)\n", argv[i]);
+            TR_BAIL(TR_ERR_USAGE);
+        }
+    }
+    const char *port = "4000";
+    for (size_t i = 0; i < sizeof(OPTS) / sizeof(OPTS[0]); i++) {
+        const struct opt *o = &OPTS[i];
+        const char *v = lookup(o->name, argc, argv);
+        if (!v || !*v)
+            v = o->def;
+        if (strcmp(o->name, "PORT") == 0) {
+            uint64_t p;
+            if (!tr_ok(tr_parse_u64(v, 65535, &p))) {
+                fprintf(stderr, "teerexd: PORT must be 0..65535\n");
+                TR_BAIL(TR_ERR_USAGE);
+            }
+            port = v;
+            continue;
+        }
+        if (strcmp(o->name, "LOG_LEVEL") == 0) {
+            c->log_level = tr_log_level_parse(v);
+            if (c->log_level < 0) {
+                fprintf(stderr, "teerexd: LOG_LEVEL must be debug|info|warn|error|off\n");
+                TR_BAIL(TR_ERR_USAGE);
+            }
+            continue;
+        }
+        char *base = (char *)c + o->off;
+        uint64_t u = 0;
+        switch (o->kind) {
+        case K_STR:
+            TR_GUARD(set_str(base, o->size, v, o->name));
+            break;
+        case K_BOOL:
+            *(bool *)base = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
+            break;
+        case K_U64:
+            if (!tr_ok(tr_parse_u64(v, o->size, &u))) {
+                fprintf(stderr, "teerexd: %s must be a number <= %zu\n", o->name, o->size);
+                TR_BAIL(TR_ERR_USAGE);
+            }
+            *(uint64_t *)base = u;
+            break;
+        case K_MS:
+            if (!tr_ok(tr_parse_duration_ms(v, &u))) {
+                fprintf(stderr, "teerexd: %s must be a duration like 30s, 5m, 250ms\n", o->name);
+                TR_BAIL(TR_ERR_USAGE);
+            }
+            *(uint64_t *)base = u;
+            break;
+        case K_LIST:
+            TR_GUARD(parse_list(c, v));
+            break;
+        }
+    }
+    if (c->listen[0] == '\0')
+        snprintf(c->listen, sizeof(c->listen), "tcp:0.0.0.0:%s", port);
+    if (c->prove_concurrency == 0)
+        c->prove_concurrency = 1;
+    return TR_SUCCESS;
+}

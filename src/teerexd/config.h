@@ -1,0 +1,49 @@
+/* teerexd configuration: environment variables (the TypeScript server's names
+ * where one exists), overridable by --NAME=value arguments. */
+#ifndef TEEREXD_CONFIG_H
+#define TEEREXD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "teerex/http.h"
+#include "teerex/result.h"
+
+#define CONFIG_MAX_TRUSTED 32
+
+struct config {
+    char listen[1024];        /* LISTEN, or tcp:0.0.0.0:$PORT */
+    char admin_listen[512];   /* ADMIN_LISTEN ("" = no admin API) */
+    char tee_mode[32];        /* TEE_MODE */
+    char bb_binary_path[1024];/* BB_BINARY_PATH ("" = "bb" from PATH) */
+    char bb_versions_dir[1024];
+    bool bb_strict_versions;
+    char crs_path[1024];
+    char hardware_concurrency[16];
+    char cmd_chonk[1024];      /* PROVE_CMD_CHONK */
+    char cmd_ultra_honk[1024]; /* PROVE_CMD_ULTRA_HONK */
+    char work_dir[1024];       /* PROVE_WORK_DIR ("" = /dev/shm if usable, else $TMPDIR or /tmp) */
+    uint64_t prove_concurrency;
+    uint64_t prove_queue_limit;
+    uint64_t prove_timeout_ms;
+    uint64_t rate_limit_max;       /* 0 disables */
+    uint64_t rate_limit_window_ms;
+    uint64_t max_body_bytes;
+    uint64_t max_upload_bytes;     /* admin /upload-bb */
+    uint64_t idle_timeout_s;       /* HTTP_IDLE_TIMEOUT */
+    uint64_t header_timeout_ms;    /* HTTP_HEADER_TIMEOUT */
+    uint64_t max_connections;
+    uint64_t per_ip_connections;
+    uint64_t shutdown_grace_ms;
+    uint64_t retry_after_s;
+    size_t n_trusted;
+    struct http_cidr trusted[CONFIG_MAX_TRUSTED];
+    int log_level;
+};
+
+/* Reads the environment, then argv (--NAME=value for any variable below). */
+TR_RESULT config_load(int argc, char **argv, struct config *out);
+void config_print_help(const char *prog);
+
+#endif

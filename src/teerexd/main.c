@@ -1,0 +1,148 @@
+/* teerexd: the tee-rex proving server (PROTOCOL.md). See `teerexd --help`. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "listeners.h"
+#include "prover.h"
+#include "server.h"
+#include "teerex/log.h"
+#include "teerex/pgp.h"
+#include "teerex/secmem.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_TEE = 3, EXIT_LISTEN = 4 };
+
+static TR_RESULT make_key(struct server *s)
+{
+    if (s->attest->get_random) {
+        uint8_t seed[64];
+        TR_GUARD(s->attest->get_random(s->attest, seed, sizeof(seed)));
+        RAND_add(seed, sizeof(seed), (double)sizeof(seed));
+        tr_secmem_wipe(seed, sizeof(seed));
+    }
+    TR_GUARD(pgp_key_generate("tee-rex", &s->key));
+    struct tr_buf b;
+    tr_buf_init(&b, 0);
+    tr_result res = TR_SUCCESS;
+    TR_TRY(pgp_key_armored_public(s->key, &b));
+    s->armored = malloc(b.len + 1);
+    TR_CHECK(s->armored != NULL, TR_ERR_NOMEM);
+    memcpy(s->armored, b.data, b.len);
+    s->armored[b.len] = '\0';
+    s->armored_len = b.len;
+out:
+    tr_buf_free(&b);
+    return res;
+}
+
+/* Drains in-flight proofs within SHUTDOWN_GRACE, then cancels the rest. */
+static void drain(struct server *s)
+{
+    uint64_t end = mono_ms() + s->cfg.shutdown_grace_ms;
+    while (atomic_load(&s->inflight) > 0 && mono_ms() < end)
+        usleep(50 * 1000);
+    if (atomic_load(&s->inflight) > 0) {
+        tr_log(TR_LOG_WARN, "shutdown_cancel", "{s:i}", "inflight", (int)atomic_load(&s->inflight));
+        atomic_store(&s->cancel, true);
+        end = mono_ms() + 5000;
+        while (atomic_load(&s->inflight) > 0 && mono_ms() < end)
+            usleep(20 * 1000);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            config_print_help("teerexd");
+            return EXIT_OK;
+        }
+    }
+    static struct server srv; /* large (versions table): not on the stack */
+    struct server *s = &srv;
+    tr_log_set_component("teerexd");
+    if (!tr_ok(config_load(argc, argv, &s->cfg)))
+        return EXIT_USAGE;
+    tr_log_set_level((enum tr_log_level)s->cfg.log_level);
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* every thread inherits it; main sigwaits */
+    signal(SIGPIPE, SIG_IGN);
+
+    int code = EXIT_RUNTIME;
+    struct listeners ls;
+    listeners_init(&ls);
+    bool queue_ready = false, versions_ready = false;
+    if (!tr_ok(tr_secmem_init(0)))
+        tr_log(TR_LOG_WARN, "secure_heap_unavailable", NULL);
+    if (!tr_ok(attest_provider_create(s->cfg.tee_mode, &s->attest))) {
+        fprintf(stderr, "teerexd: TEE_MODE=%s is not available in this build or on this machine\n",
+                s->cfg.tee_mode);
+        code = EXIT_TEE;
+        goto out;
+    }
+    tr_result r = make_key(s);
+    if (!tr_ok(r)) {
+        tr_log_result(TR_LOG_ERROR, "key_generation_failed", r);
+        goto out;
+    }
+    if (!tr_ok(versions_init(&s->versions, s->cfg.bb_versions_dir, s->cfg.bb_binary_path)))
+        goto out;
+    versions_ready = true;
+    if (!tr_ok(rate_limit_create(s->cfg.rate_limit_max, s->cfg.rate_limit_window_ms, &s->rl)))
+        goto out;
+    prove_queue_init(&s->queue, (unsigned)s->cfg.prove_concurrency,
+                     (unsigned)s->cfg.prove_queue_limit);
+    queue_ready = true;
+    prover_pick_work_dir(&s->cfg, s->work_parent, sizeof(s->work_parent));
+    if (!tr_ok(server_start(s))) {
+        tr_log(TR_LOG_ERROR, "http_start_failed", NULL);
+        goto out;
+    }
+    if (!tr_ok(listeners_open(&ls, s->cfg.listen, false)) ||
+        (s->cfg.admin_listen[0] && !tr_ok(listeners_open(&ls, s->cfg.admin_listen, true))) ||
+        !tr_ok(listeners_start(&ls, s))) {
+        code = EXIT_LISTEN;
+        goto out;
+    }
+    tr_log(TR_LOG_INFO, "ready", "{s:s,s:s,s:s,s:i}", "tee_mode", s->attest->mode, "listen",
+           s->cfg.listen, "work_dir", s->work_parent, "pid", (int)getpid());
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            tr_log(TR_LOG_INFO, "sighup_rescan", NULL);
+            tr_ignore(versions_rescan(&s->versions));
+            continue;
+        }
+        tr_log(TR_LOG_INFO, "shutdown", "{s:i}", "signal", sig);
+        break;
+    }
+    listeners_stop(&ls);
+    atomic_store(&s->stopping, true);
+    prove_queue_close(&s->queue);
+    drain(s);
+    code = EXIT_OK;
+out:
+    listeners_stop(&ls);
+    server_stop(s);
+    if (queue_ready)
+        prove_queue_destroy(&s->queue);
+    rate_limit_free(s->rl);
+    if (versions_ready)
+        versions_destroy(&s->versions);
+    pgp_key_free(s->key);
+    free(s->armored);
+    attest_provider_destroy(s->attest);
+    tr_log(TR_LOG_INFO, "exit", "{s:i}", "code", code);
+    return code;
+}

@@ -1,0 +1,35 @@
+/* Prometheus text metrics: requests by route and status, prove durations,
+ * queue depth, decrypt/prover failures, rate-limited requests. Counters are
+ * C11 atomics: handlers never take a lock to count. */
+#ifndef TEEREXD_METRICS_H
+#define TEEREXD_METRICS_H
+
+#include <stdint.h>
+
+#include "teerex/buf.h"
+
+enum route {
+    ROUTE_ATTESTATION = 0,
+    ROUTE_PROVE,
+    ROUTE_HEALTH,
+    ROUTE_PUBLIC_KEY,
+    ROUTE_ENC_PUBLIC_KEY,
+    ROUTE_OPTIONS,
+    ROUTE_METRICS,
+    ROUTE_UPLOAD_BB,
+    ROUTE_ADMIN_VERSIONS,
+    ROUTE_NOT_FOUND,
+    ROUTE_COUNT
+};
+
+const char *metrics_route_name(enum route r);
+void metrics_count_request(enum route r, unsigned status);
+void metrics_observe_prove(uint64_t ms);
+void metrics_count_decrypt_failure(void);
+void metrics_count_prover_failure(void);
+void metrics_count_rate_limited(void);
+void metrics_count_queue_full(void);
+/* queue gauges are read from the queue when rendering */
+TR_RESULT metrics_render(unsigned queue_waiting, unsigned queue_active, struct tr_buf *out);
+
+#endif

@@ -1,0 +1,249 @@
+/* POST /prove: rate limit, body limit, JSON body, decrypt, queue, prover,
+ * {"proof": base64(4-byte BE field count + proof)} (PROTOCOL.md). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prover.h"
+#include "server.h"
+#include "teerex/codec.h"
+#include "teerex/http.h"
+#include "teerex/limits.h"
+#include "teerex/log.h"
+#include "teerex/pgp.h"
+
+enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, struct request *rq)
+{
+    char ip[64];
+    bool local;
+    client_ip(s, c, ip, sizeof(ip), &local);
+    if (!local && !rate_limit_hit(s->rl, ip, mono_ms())) {
+        metrics_count_rate_limited();
+        tr_log(TR_LOG_WARN, "rate_limited", "{s:s,s:s}", "requestId", rq->id, "client", ip);
+        rq->rejected = true;
+        return reply_error(c, rq, 429, "Too many prove requests, try again later");
+    }
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    uint64_t n;
+    if (cl && tr_ok(tr_parse_u64(cl, UINT64_MAX, &n)) && n > s->cfg.max_body_bytes) {
+        rq->too_large = true;
+        rq->rejected = true;
+        tr_log(TR_LOG_WARN, "body_too_large", "{s:s,s:I}", "requestId", rq->id, "length",
+               (json_int_t)(n > INT64_MAX ? INT64_MAX : n));
+        return reply_error(c, rq, 413, "Request body too large");
+    }
+    return MHD_YES;
+}
+
+/* The binary for the request: x-aztec-version when available, else the
+ * default (or 400 under BB_STRICT_VERSIONS). Returns MHD_YES with
+ * *replied = false when it chose one. */
+static enum MHD_Result pick_binary(struct server *s, struct MHD_Connection *c, struct request *rq,
+                                   struct bb_version *bb, char *label, size_t cap, bool *replied)
+{
+    *replied = true;
+    const char *want = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-aztec-version");
+    if (want && *want) {
+        if (!tr_ok(http_version_validate(want))) {
+            tr_log(TR_LOG_WARN, "bad_version_string", "{s:s}", "requestId", rq->id);
+            return reply_error(c, rq, 400, "Invalid x-aztec-version");
+        }
+        if (versions_lookup(&s->versions, want, bb)) {
+            snprintf(label, cap, "%s", want);
+            *replied = false;
+            return MHD_YES;
+        }
+        if (s->cfg.bb_strict_versions) {
+            char names[1024], msg[1200];
+            versions_names(&s->versions, names, sizeof(names));
+            snprintf(msg, sizeof(msg), "Unsupported x-aztec-version %s; available versions: [%s]",
+                     want, names);
+            return reply_error(c, rq, 400, msg);
+        }
+    }
+    if (!versions_default(&s->versions, bb)) {
+        tr_log(TR_LOG_ERROR, "no_prover_binary", "{s:s}", "requestId", rq->id);
+        return reply_error(c, rq, 500, "No prover binary available");
+    }
+    if (want && *want) {
+        snprintf(label, cap, "default (requested %s not available)", want);
+        tr_log(TR_LOG_WARN, "version_fallback", "{s:s,s:s}", "requestId", rq->id, "requested", want);
+    } else {
+        snprintf(label, cap, "default");
+    }
+    *replied = false;
+    return MHD_YES;
+}
+
+static enum MHD_Result reply_proof(struct MHD_Connection *c, struct request *rq,
+                                   struct prove_output *po, uint64_t decrypt_ms,
+                                   const char *label)
+{
+    struct tr_buf p64, vk64, pi64;
+    tr_buf_init(&p64, 0);
+    tr_buf_init(&vk64, 0);
+    tr_buf_init(&pi64, 0);
+    enum MHD_Result ret;
+    json_t *o = NULL;
+    if (!tr_ok(tr_b64_encode(po->proof.data, po->proof.len, &p64)) ||
+        (po->vk.len && !tr_ok(tr_b64_encode(po->vk.data, po->vk.len, &vk64))) ||
+        (po->public_inputs.len &&
+         !tr_ok(tr_b64_encode(po->public_inputs.data, po->public_inputs.len, &pi64))) ||
+        !(o = json_pack("{s:s}", "proof", (const char *)p64.data))) {
+        ret = reply_error(c, rq, 500, "Internal error");
+        goto out;
+    }
+    if (po->vk.len)
+        json_object_set_new(o, "vk", json_string((const char *)vk64.data));
+    if (po->public_inputs.len)
+        json_object_set_new(o, "publicInputs", json_string((const char *)pi64.data));
+    char dms[24], pms[24];
+    snprintf(dms, sizeof(dms), "%" PRIu64, decrypt_ms);
+    snprintf(pms, sizeof(pms), "%" PRIu64, po->prove_ms);
+    const char *hdrs[] = {"x-decrypt-duration-ms", dms, "x-prove-duration-ms", pms,
+                          "x-prover-version", label, NULL};
+    ret = reply_json(c, rq, 200, o, hdrs);
+out:
+    tr_buf_free(&p64);
+    tr_buf_free(&vk64);
+    tr_buf_free(&pi64);
+    return ret;
+}
+
+static enum MHD_Result prover_error(struct MHD_Connection *c, struct request *rq, tr_result r,
+                                    struct prove_output *po, const char *label)
+{
+    if (r.err == TR_ERR_PROVER_CLIENT_GONE) {
+        tr_log(TR_LOG_INFO, "client_gone_while_proving", "{s:s}", "requestId", rq->id);
+        return MHD_NO;
+    }
+    bool input_error = tr_err_category(r.err) == TR_CAT_INPUT;
+    if (!input_error)
+        metrics_count_prover_failure();
+    size_t tail = po->log.len > 2048 ? 2048 : po->log.len;
+    char *t = malloc(tail + 1);
+    if (t) {
+        if (tail > 0)
+            memcpy(t, po->log.data + po->log.len - tail, tail);
+        for (size_t i = 0; i < tail; i++) {
+            if ((t[i] < 0x20 && t[i] != '\n') || (unsigned char)t[i] >= 0x7f)
+                t[i] = '?'; /* keep the log line valid UTF-8 JSON */
+        }
+        t[tail] = '\0';
+    }
+    tr_log(TR_LOG_ERROR, "prove_failed", "{s:s,s:s,s:s,s:i,s:I,s:s}", "requestId", rq->id, "error",
+           tr_err_name(r.err), "version", label, "exit_code", po->exit_code, "prove_ms",
+           (json_int_t)po->prove_ms, "output_tail", t ? t : "");
+    free(t);
+    if (r.err == TR_ERR_PROVER_SHUTDOWN)
+        return reply_error(c, rq, 503, "Server is shutting down");
+    if (input_error)
+        return reply_error(c, rq, 400, "Invalid prover input");
+    return reply_json(c, rq, 500,
+                      json_pack("{s:s,s:s,s:s}", "error", "Proof generation failed", "detail",
+                                tr_err_desc(r.err), "requestId", rq->id),
+                      NULL);
+}
+
+enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct request *rq)
+{
+    if (rq->too_large)
+        return reply_error(c, rq, 413, "Request body too large");
+    enum scheme scheme;
+    const char *sch = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-prover-scheme");
+    if (!scheme_parse(sch, &scheme))
+        return reply_error(c, rq, 400, "Unknown x-prover-scheme (expected chonk or ultra_honk)");
+    struct bb_version bb;
+    char label[160];
+    bool replied;
+    enum MHD_Result ret = pick_binary(s, c, rq, &bb, label, sizeof(label), &replied);
+    if (replied)
+        return ret;
+
+    struct tr_buf cipher, plain;
+    tr_buf_init(&cipher, s->cfg.max_body_bytes);
+    tr_buf_init_secret(&plain, TR_MAX_PLAINTEXT);
+    struct prove_output po;
+    prove_output_init(&po);
+    atomic_fetch_add(&s->inflight, 1);
+    bool queued = false;
+
+    tr_result r = http_prove_body_parse(rq->body.data, rq->body.len, &cipher);
+    tr_buf_free(&rq->body);
+    if (r.err == TR_ERR_HTTP_BODY_NOT_JSON) {
+        ret = reply_error(c, rq, 400, "Malformed request body");
+        goto out;
+    }
+    if (r.err == TR_ERR_HTTP_BODY_BAD_SHAPE) {
+        ret = reply_error(c, rq, 400, "Invalid request body: expected { data: string }");
+        goto out;
+    }
+    uint64_t t0 = mono_ms();
+    if (tr_ok(r)) {
+        struct pgp_decrypt_opts opts = {.max_plaintext = TR_MAX_PLAINTEXT};
+        r = pgp_decrypt(s->key, cipher.data, cipher.len, &opts, &plain);
+    }
+    uint64_t decrypt_ms = mono_ms() - t0;
+    tr_buf_free(&cipher);
+    if (!tr_ok(r)) {
+        /* Bad base64 lands here too: the reference fails it at decryption. */
+        metrics_count_decrypt_failure();
+        tr_log(TR_LOG_WARN, "decrypt_failed", "{s:s,s:s}", "requestId", rq->id, "error",
+               tr_err_name(r.err));
+        ret = reply_error(c, rq, 400, "Failed to decrypt request payload");
+        goto out;
+    }
+    int fd = connection_fd(c);
+    r = prove_queue_enter(&s->queue, fd);
+    if (r.err == TR_ERR_PROVER_QUEUE_FULL) {
+        metrics_count_queue_full();
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%" PRIu64, s->cfg.retry_after_s);
+        const char *hdrs[] = {"Retry-After", ra, NULL};
+        tr_log(TR_LOG_WARN, "queue_full", "{s:s}", "requestId", rq->id);
+        ret = reply_json(c, rq, 503,
+                         json_pack("{s:s,s:s}", "error", "Prove queue is full, try again later",
+                                   "requestId", rq->id),
+                         hdrs);
+        goto out;
+    }
+    if (r.err == TR_ERR_PROVER_CLIENT_GONE) {
+        tr_log(TR_LOG_INFO, "client_gone_while_queued", "{s:s}", "requestId", rq->id);
+        ret = MHD_NO;
+        goto out;
+    }
+    if (!tr_ok(r)) {
+        ret = reply_error(c, rq, 503, "Server is shutting down");
+        goto out;
+    }
+    queued = true;
+    tr_log(TR_LOG_INFO, "prove_start", "{s:s,s:s,s:s,s:I}", "requestId", rq->id, "version", label,
+           "scheme", scheme_name(scheme), "input_bytes", (json_int_t)plain.len);
+    struct prove_request preq = {.scheme = scheme,
+                                 .bb_path = bb.path,
+                                 .input = tr_buf_slice(&plain),
+                                 .client_fd = fd,
+                                 .cancel = &s->cancel};
+    r = prover_run(&s->cfg, s->work_parent, &preq, &po);
+    prove_queue_leave(&s->queue);
+    queued = false;
+    tr_buf_free(&plain);
+    if (!tr_ok(r)) {
+        ret = prover_error(c, rq, r, &po, label);
+        goto out;
+    }
+    metrics_observe_prove(po.prove_ms);
+    tr_log(TR_LOG_INFO, "prove_done", "{s:s,s:s,s:I,s:I,s:I}", "requestId", rq->id, "version",
+           label, "decrypt_ms", (json_int_t)decrypt_ms, "prove_ms", (json_int_t)po.prove_ms,
+           "proof_bytes", (json_int_t)po.proof.len);
+    ret = reply_proof(c, rq, &po, decrypt_ms, label);
+out:
+    if (queued)
+        prove_queue_leave(&s->queue);
+    prove_output_free(&po);
+    tr_buf_free(&plain);
+    tr_buf_free(&cipher);
+    atomic_fetch_sub(&s->inflight, 1);
+    return ret;
+}

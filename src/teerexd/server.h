@@ -1,0 +1,92 @@
+/* teerexd's shared state and the libmicrohttpd glue (server.c): per-request
+ * context, JSON responses with X-Request-Id and CORS headers, connection
+ * tracking for the request-head deadline (slow-loris guard). */
+#ifndef TEEREXD_SERVER_H
+#define TEEREXD_SERVER_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "attest_provider.h"
+#include "config.h"
+#include "metrics.h"
+#include "prove_queue.h"
+#include "rate_limit.h"
+#include "versions.h"
+
+struct pgp_key;
+struct conn;
+
+struct server {
+    struct config cfg;
+    char work_parent[1024];
+    struct pgp_key *key;
+    char *armored;   /* armored public key, NUL-terminated */
+    size_t armored_len;
+    struct attest_provider *attest;
+    struct versions versions;
+    struct prove_queue queue;
+    struct rate_limit *rl;
+    struct MHD_Daemon *pub, *adm;
+    atomic_bool stopping; /* SIGTERM received */
+    atomic_bool cancel;   /* grace period over: kill running provers */
+    atomic_uint inflight; /* /prove requests past the body */
+    atomic_bool wd_stop;  /* ends the watchdog (server_stop) */
+    pthread_mutex_t conns_mu;
+    struct conn *conns;
+    pthread_t watchdog;
+    bool watchdog_started;
+};
+
+struct request {
+    struct server *srv;
+    enum route route;
+    char id[80];
+    unsigned status;
+    bool admin;
+    bool too_large;
+    bool rejected;  /* a response was queued before the body ended */
+    struct tr_buf body;
+    struct versions_upload *upload;
+    uint64_t upload_bytes;
+    int32_t upload_err;
+};
+
+uint64_t mono_ms(void);
+
+/* Starts the public and (when configured) admin daemons (no listen sockets:
+ * listeners.c hands connections over) and the head-deadline watchdog. */
+TR_RESULT server_start(struct server *s);
+void server_stop(struct server *s);
+
+/* Responses: obj is consumed. headers: NULL or {name, value, ..., NULL}. */
+enum MHD_Result reply_json(struct MHD_Connection *c, struct request *rq, unsigned status,
+                           json_t *obj, const char *const *headers);
+enum MHD_Result reply_error(struct MHD_Connection *c, struct request *rq, unsigned status,
+                            const char *message);
+enum MHD_Result reply_text(struct MHD_Connection *c, struct request *rq, unsigned status,
+                           const char *content_type, char *body, size_t len);
+
+/* Client address as text ("203.0.113.7", "unix", "vsock:3"); *local true for
+ * loopback and unix peers. X-Forwarded-For's first entry is used only when the
+ * peer is in TRUSTED_PROXIES. */
+void client_ip(struct server *s, struct MHD_Connection *c, char *out, size_t cap, bool *local);
+int connection_fd(struct MHD_Connection *c);
+
+/* Route handlers (routes_public.c, routes_prove.c, admin.c). */
+enum MHD_Result route_public(struct server *s, struct MHD_Connection *c, struct request *rq,
+                             const char *url, const char *method);
+enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, struct request *rq);
+enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct request *rq);
+enum MHD_Result route_admin(struct server *s, struct MHD_Connection *c, struct request *rq,
+                            const char *url, const char *method);
+enum MHD_Result route_admin_first(struct server *s, struct MHD_Connection *c, struct request *rq,
+                                  const char *url, const char *method);
+enum MHD_Result route_admin_data(struct server *s, struct MHD_Connection *c, struct request *rq,
+                                 const char *data, size_t n);
+
+#endif

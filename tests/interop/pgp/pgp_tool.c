@@ -1,0 +1,254 @@
+/* Test tool for the OpenPGP interop harness (not installed).
+ *
+ *   pgp_tool pubkey [fixed|random]      armored public key of the fixed test key (or a fresh one)
+ *   pgp_tool decrypt IN OUT [MAX]       decrypt IN with the fixed key; MAX caps the plaintext
+ *   pgp_tool encrypt PUBKEY.asc IN OUT  PKESK v6 + SEIPD v2 to an armored key
+ *   pgp_tool bench MSG RUNS             times pgp_decrypt of MSG (in memory), prints MiB/s
+ *   pgp_tool batch MSG SPEC             negative matrix, in one process: each SPEC line
+ *       "flip OFFSET MASK CODES" | "trunc LEN CODES" | "append HEX CODES" | "max N CODES"
+ *     mutates MSG, decrypts it, and checks the result is one of CODES (comma
+ *     separated TR_ERR names, or ANY for any failure) and nothing was appended.
+ *
+ * Exit 0 on success; on failure prints "ERR <TR_ERR name>" on stdout, exit 1.
+ * The fixed key comes from constant seeds so node and C agree across runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "teerex/codec.h"
+#include "teerex/pgp.h"
+
+#define FIXED_CREATED 1700000000u
+
+static int fail(tr_result r)
+{
+    printf("ERR %s\n", tr_err_name(r.err));
+    return 1;
+}
+
+static int read_file(const char *path, struct tr_buf *b)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    uint8_t tmp[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+        if (!tr_ok(tr_buf_append(b, tmp, n))) {
+            rc = -1;
+            break;
+        }
+    fclose(f);
+    return rc;
+}
+
+static int write_file(const char *path, const struct tr_buf *b)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || (b->len && fwrite(b->data, 1, b->len, f) != b->len)) {
+        perror(path);
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static tr_result fixed_key(struct pgp_key **k)
+{
+    uint8_t ed[32], x[32];
+    for (int i = 0; i < 32; i++) {
+        ed[i] = (uint8_t)(0x11 * (i + 1));
+        x[i] = (uint8_t)(0x5A ^ (i * 7));
+    }
+    return pgp_key_from_seed("TEE-Rex", ed, x, FIXED_CREATED, k);
+}
+
+static int code_ok(const char *codes, int32_t err)
+{
+    if (err == TR_OK)
+        return 0;
+    if (strcmp(codes, "ANY") == 0)
+        return 1;
+    const char *name = tr_err_name(err);
+    size_t n = strlen(name);
+    for (const char *p = codes; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return 1;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+static int batch(const struct pgp_key *key, const struct tr_buf *msg, const char *spec_path)
+{
+    FILE *f = fopen(spec_path, "r");
+    if (!f) {
+        perror(spec_path);
+        return 2;
+    }
+    static const char SENTINEL[] = "sentinel";
+    char line[4096], op[16], arg[2048], codes[1024];
+    unsigned long cases = 0, bad = 0;
+    struct tr_buf m, out;
+    tr_buf_init(&m, msg->len + 4096);
+    tr_buf_init_secret(&out, msg->len + 64);
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long mask = 0;
+        int n = sscanf(line, "%15s %2047s %1023s", op, arg, codes);
+        if (n < 3)
+            continue;
+        tr_buf_clear(&m);
+        if (!tr_ok(tr_buf_append(&m, msg->data, msg->len)))
+            break;
+        struct pgp_decrypt_opts opts = {0};
+        unsigned long v = strtoul(arg, NULL, 10);
+        if (strcmp(op, "flip") == 0) {
+            if (sscanf(line, "%*s %*s %lu", &mask) != 1 || v >= m.len)
+                continue;
+            sscanf(line, "%*s %*s %*s %1023s", codes);
+            m.data[v] ^= (uint8_t)mask;
+        } else if (strcmp(op, "trunc") == 0) {
+            if (v > m.len)
+                continue;
+            m.len = v;
+        } else if (strcmp(op, "append") == 0) {
+            struct tr_buf extra;
+            tr_buf_init(&extra, 2048);
+            int ok = tr_ok(tr_hex_decode(arg, strlen(arg), &extra)) &&
+                     tr_ok(tr_buf_append(&m, extra.data, extra.len));
+            tr_buf_free(&extra);
+            if (!ok)
+                continue;
+        } else if (strcmp(op, "max") == 0) {
+            opts.max_plaintext = v;
+        } else {
+            continue;
+        }
+        tr_buf_clear(&out);
+        tr_ignore(tr_buf_append(&out, SENTINEL, sizeof(SENTINEL) - 1));
+        tr_result r = pgp_decrypt(key, m.data, m.len, &opts, &out);
+        cases++;
+        int untouched = out.len == sizeof(SENTINEL) - 1 && memcmp(out.data, SENTINEL, out.len) == 0;
+        if (!code_ok(codes, r.err) || !untouched) {
+            bad++;
+            if (bad <= 50)
+                printf("MISMATCH %s %s: got %s (want %s)%s\n", op, arg, tr_err_name(r.err),
+                       codes, untouched ? "" : " and the output buffer changed");
+        }
+    }
+    fclose(f);
+    tr_buf_free(&m);
+    tr_buf_free(&out);
+    printf("%lu cases, %lu mismatches\n", cases, bad);
+    return bad || cases == 0 ? 1 : 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Best and median of RUNS in-memory decryptions (output buffer reused). */
+static int bench(const struct pgp_key *key, const struct tr_buf *msg, int runs, struct tr_buf *out)
+{
+    double t[64];
+    if (runs < 1 || runs > 64)
+        runs = 5;
+    size_t n = 0;
+    for (int i = 0; i < runs; i++) {
+        tr_buf_clear(out);
+        double t0 = now_s();
+        tr_result r = pgp_decrypt(key, msg->data, msg->len, NULL, out);
+        t[i] = now_s() - t0;
+        if (!tr_ok(r))
+            return fail(r);
+        n = out->len;
+    }
+    for (int i = 1; i < runs; i++)
+        for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
+            double x = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = x;
+        }
+    double mib = (double)n / (1024.0 * 1024.0);
+    printf("plaintext_bytes=%zu runs=%d best_s=%.4f median_s=%.4f best_mib_s=%.1f median_mib_s=%.1f\n",
+           n, runs, t[0], t[runs / 2], mib / t[0], mib / t[runs / 2]);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: pgp_tool pubkey|decrypt|encrypt ...\n");
+        return 2;
+    }
+    struct pgp_key *key = NULL;
+    struct tr_buf in, out, aux;
+    tr_buf_init(&in, (size_t)256 << 20);
+    tr_buf_init(&aux, (size_t)1 << 20);
+    tr_buf_init_secret(&out, (size_t)256 << 20);
+    int rc = 2;
+    tr_result r;
+    if (strcmp(argv[1], "pubkey") == 0) {
+        int random = argc > 2 && strcmp(argv[2], "random") == 0;
+        r = random ? pgp_key_generate("TEE-Rex", &key) : fixed_key(&key);
+        if (tr_ok(r))
+            r = pgp_key_armored_public(key, &aux);
+        rc = tr_ok(r) ? (fwrite(aux.data, 1, aux.len, stdout) == aux.len ? 0 : 1) : fail(r);
+    } else if (strcmp(argv[1], "decrypt") == 0 && argc >= 4) {
+        struct pgp_decrypt_opts opts = {0};
+        if (argc > 4)
+            opts.max_plaintext = (size_t)strtoull(argv[4], NULL, 10);
+        r = fixed_key(&key);
+        if (tr_ok(r) && read_file(argv[2], &in) == 0) {
+            r = pgp_decrypt(key, in.data, in.len, &opts, &out);
+            rc = tr_ok(r) ? (write_file(argv[3], &out) == 0 ? 0 : 1) : fail(r);
+        } else if (!tr_ok(r)) {
+            rc = fail(r);
+        }
+    } else if (strcmp(argv[1], "bench") == 0 && argc >= 4) {
+        r = fixed_key(&key);
+        if (tr_ok(r) && read_file(argv[2], &in) == 0)
+            rc = bench(key, &in, (int)strtol(argv[3], NULL, 10), &out);
+        else if (!tr_ok(r))
+            rc = fail(r);
+    } else if (strcmp(argv[1], "batch") == 0 && argc >= 4) {
+        r = fixed_key(&key);
+        if (tr_ok(r) && read_file(argv[2], &in) == 0)
+            rc = batch(key, &in, argv[3]);
+        else if (!tr_ok(r))
+            rc = fail(r);
+    } else if (strcmp(argv[1], "encrypt") == 0 && argc >= 5) {
+        struct pgp_pubkey *pk = NULL;
+        if (read_file(argv[2], &aux) == 0 && read_file(argv[3], &in) == 0) {
+            r = pgp_pubkey_parse_armored((const char *)aux.data, aux.len, &pk);
+            if (tr_ok(r)) {
+                struct tr_buf msg;
+                tr_buf_init(&msg, (size_t)256 << 20);
+                r = pgp_encrypt(pk, in.data, in.len, &msg);
+                rc = tr_ok(r) ? (write_file(argv[4], &msg) == 0 ? 0 : 1) : fail(r);
+                tr_buf_free(&msg);
+            } else {
+                rc = fail(r);
+            }
+            pgp_pubkey_free(pk);
+        }
+    }
+    pgp_key_free(key);
+    tr_buf_free(&in);
+    tr_buf_free(&out);
+    tr_buf_free(&aux);
+    return rc;
+}

@@ -1,0 +1,177 @@
+/* http_prove_body_parse, http_container_*, validators and CIDR matching. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "harness.h"
+#include "teerex/http.h"
+
+static void test_body(void)
+{
+    struct tr_buf out;
+    tr_buf_init(&out, 1024);
+    const char *ok = " {\"data\":\"aGVsbG8=\",\"extra\":1}";
+    EXPECT_OK(http_prove_body_parse((const uint8_t *)ok, strlen(ok), &out));
+    EXPECT_EQ(out.len, 5);
+    EXPECT_MEM_EQ(out.data, "hello", 5);
+    tr_buf_clear(&out);
+    struct {
+        const char *body;
+        int32_t err;
+    } cases[] = {
+        {"", TR_ERR_HTTP_BODY_BAD_SHAPE},
+        {"hello", TR_ERR_HTTP_BODY_NOT_JSON},
+        {"\"str\"", TR_ERR_HTTP_BODY_NOT_JSON},
+        {"{\"data\":", TR_ERR_HTTP_BODY_NOT_JSON},
+        {"{\"data\":\"QQ==\"} x", TR_ERR_HTTP_BODY_NOT_JSON},
+        {"[]", TR_ERR_HTTP_BODY_BAD_SHAPE},
+        {"{}", TR_ERR_HTTP_BODY_BAD_SHAPE},
+        {"{\"data\":1}", TR_ERR_HTTP_BODY_BAD_SHAPE},
+        {"{\"data\":null}", TR_ERR_HTTP_BODY_BAD_SHAPE},
+        {"{\"Data\":\"QQ==\"}", TR_ERR_HTTP_BODY_BAD_SHAPE},
+        {"{\"data\":\"QQ=\"}", TR_ERR_HTTP_BODY_BAD_BASE64},
+        {"{\"data\":\"Q Q==\"}", TR_ERR_HTTP_BODY_BAD_BASE64},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        EXPECT_ERR(http_prove_body_parse((const uint8_t *)cases[i].body, strlen(cases[i].body), &out),
+                   cases[i].err);
+        EXPECT_EQ(out.len, 0);
+    }
+    /* cap of the output buffer applies */
+    struct tr_buf small;
+    tr_buf_init(&small, 2);
+    const char *big = "{\"data\":\"aGVsbG8=\"}";
+    EXPECT_ERR(http_prove_body_parse((const uint8_t *)big, strlen(big), &small), TR_ERR_TOO_BIG);
+    tr_buf_free(&small);
+    tr_buf_free(&out);
+}
+
+static void test_container(void)
+{
+    struct http_container c = {.count = 2};
+    snprintf(c.entries[0].name, sizeof(c.entries[0].name), "program.json");
+    c.entries[0].data = tr_slice_of("{}", 2);
+    snprintf(c.entries[1].name, sizeof(c.entries[1].name), "witness.gz");
+    c.entries[1].data = tr_slice_of("WW", 2);
+    struct tr_buf b;
+    tr_buf_init(&b, 1024);
+    EXPECT_OK(http_container_write(&c, &b));
+    EXPECT_EQ(b.len, 4 + 2 + (1 + 12 + 4 + 2) + (1 + 10 + 4 + 2));
+    struct http_container p;
+    EXPECT_OK(http_container_parse(b.data, b.len, HTTP_CONTAINER_ULTRA_HONK, &p));
+    EXPECT_EQ(p.count, 2);
+    EXPECT_STR_EQ(p.entries[1].name, "witness.gz");
+    EXPECT_EQ(p.entries[1].data.len, 2);
+    for (size_t n = 0; n < b.len; n++) {
+        tr_result r = http_container_parse(b.data, n, HTTP_CONTAINER_ULTRA_HONK, &p);
+        EXPECT_TRUE(!tr_ok(r));
+    }
+    EXPECT_ERR(http_container_parse(b.data, 3, HTTP_CONTAINER_ULTRA_HONK, &p),
+               TR_ERR_HTTP_CONTAINER_TRUNCATED);
+    uint8_t t[256];
+    memcpy(t, b.data, b.len);
+    t[b.len] = 0;
+    EXPECT_ERR(http_container_parse(t, b.len + 1, HTTP_CONTAINER_ULTRA_HONK, &p),
+               TR_ERR_HTTP_CONTAINER_TRAILING);
+    t[0] = 'X';
+    EXPECT_ERR(http_container_parse(t, b.len, HTTP_CONTAINER_ULTRA_HONK, &p),
+               TR_ERR_HTTP_CONTAINER_BAD_MAGIC);
+    memcpy(t, b.data, b.len);
+    t[4] = 2;
+    EXPECT_ERR(http_container_parse(t, b.len, HTTP_CONTAINER_ULTRA_HONK, &p),
+               TR_ERR_HTTP_CONTAINER_BAD_VERSION);
+    memcpy(t, b.data, b.len);
+    memcpy(t + 7, "../gram.json", 12); /* same length, traversal */
+    EXPECT_ERR(http_container_parse(t, b.len, HTTP_CONTAINER_ULTRA_HONK, &p),
+               TR_ERR_HTTP_CONTAINER_BAD_NAME);
+    memcpy(t, b.data, b.len);
+    memcpy(t + 7, "Program.json", 12); /* upper case not allowed */
+    EXPECT_ERR(http_container_parse(t, b.len, HTTP_CONTAINER_ULTRA_HONK, &p),
+               TR_ERR_HTTP_CONTAINER_BAD_NAME);
+    memcpy(t, b.data, b.len);
+    memcpy(t + 7, "progrem.json", 12); /* fine characters, not on the list */
+    EXPECT_ERR(http_container_parse(t, b.len, HTTP_CONTAINER_ULTRA_HONK, &p),
+               TR_ERR_HTTP_CONTAINER_BAD_NAME);
+    /* duplicate and missing */
+    snprintf(c.entries[1].name, sizeof(c.entries[1].name), "program.json");
+    tr_buf_clear(&b);
+    EXPECT_OK(http_container_write(&c, &b));
+    EXPECT_ERR(http_container_parse(b.data, b.len, HTTP_CONTAINER_ULTRA_HONK, &p),
+               TR_ERR_HTTP_CONTAINER_DUPLICATE);
+    c.count = 1;
+    tr_buf_clear(&b);
+    EXPECT_OK(http_container_write(&c, &b));
+    EXPECT_ERR(http_container_parse(b.data, b.len, HTTP_CONTAINER_ULTRA_HONK, &p),
+               TR_ERR_HTTP_CONTAINER_MISSING);
+    /* the writer refuses bad names */
+    snprintf(c.entries[0].name, sizeof(c.entries[0].name), "a/../b");
+    tr_buf_clear(&b);
+    EXPECT_ERR(http_container_write(&c, &b), TR_ERR_HTTP_CONTAINER_BAD_NAME);
+    EXPECT_EQ(b.len, 0);
+    tr_buf_free(&b);
+}
+
+static void test_validators(void)
+{
+    EXPECT_OK(http_version_validate("4.1.2-rc.1"));
+    EXPECT_OK(http_version_validate("5.0.0-nightly.20260710+build_1"));
+    const char *bad[] = {"", "../x", "..", ".", "a/b", "a b", "a\\b", "1..2", "ä"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        EXPECT_ERR(http_version_validate(bad[i]), TR_ERR_HTTP_BAD_VERSION_STRING);
+    char longv[80];
+    memset(longv, 'a', sizeof(longv));
+    longv[65] = '\0';
+    EXPECT_ERR(http_version_validate(longv), TR_ERR_HTTP_BAD_VERSION_STRING);
+    longv[64] = '\0';
+    EXPECT_OK(http_version_validate(longv));
+    EXPECT_ERR(http_version_validate(NULL), TR_ERR_HTTP_BAD_VERSION_STRING);
+
+    struct tr_buf n;
+    tr_buf_init(&n, 512);
+    EXPECT_OK(http_nonce_parse("00ffAB", &n));
+    EXPECT_EQ(n.len, 3);
+    tr_buf_clear(&n);
+    EXPECT_ERR(http_nonce_parse("abc", &n), TR_ERR_HTTP_BAD_NONCE);
+    EXPECT_ERR(http_nonce_parse("zz", &n), TR_ERR_HTTP_BAD_NONCE);
+    char big[1030];
+    memset(big, 'a', 1026);
+    big[1026] = '\0';
+    EXPECT_ERR(http_nonce_parse(big, &n), TR_ERR_HTTP_BAD_NONCE);
+    big[1024] = '\0';
+    tr_buf_clear(&n);
+    EXPECT_OK(http_nonce_parse(big, &n));
+    EXPECT_EQ(n.len, 512);
+    tr_buf_free(&n);
+}
+
+static void test_cidr(void)
+{
+    struct http_cidr c;
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+    EXPECT_OK(http_cidr_parse("10.0.0.0/8", &c));
+    inet_pton(AF_INET, "10.200.3.4", &a.sin_addr);
+    EXPECT_TRUE(http_cidr_match(&c, (struct sockaddr *)&a));
+    inet_pton(AF_INET, "11.0.0.1", &a.sin_addr);
+    EXPECT_TRUE(!http_cidr_match(&c, (struct sockaddr *)&a));
+    inet_pton(AF_INET6, "::ffff:10.1.2.3", &a6.sin6_addr); /* v4-mapped */
+    EXPECT_TRUE(http_cidr_match(&c, (struct sockaddr *)&a6));
+    EXPECT_OK(http_cidr_parse("127.0.0.1", &c));
+    EXPECT_EQ(c.prefix, 32);
+    EXPECT_OK(http_cidr_parse("2001:db8::/33", &c));
+    inet_pton(AF_INET6, "2001:db8:7fff::1", &a6.sin6_addr);
+    EXPECT_TRUE(http_cidr_match(&c, (struct sockaddr *)&a6));
+    inet_pton(AF_INET6, "2001:db8:8000::1", &a6.sin6_addr);
+    EXPECT_TRUE(!http_cidr_match(&c, (struct sockaddr *)&a6));
+    const char *bad[] = {"", "10.0.0.0/33", "10.0.0.0/", "host", "::/129", "1.2.3.4/8x", "1.2.3"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        EXPECT_ERR(http_cidr_parse(bad[i], &c), TR_ERR_HTTP_BAD_CIDR);
+}
+
+int main(void)
+{
+    RUN_TEST(test_body);
+    RUN_TEST(test_container);
+    RUN_TEST(test_validators);
+    RUN_TEST(test_cidr);
+    return TEST_SUMMARY();
+}

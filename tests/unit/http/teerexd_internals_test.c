@@ -1,0 +1,146 @@
+/* teerexd internals: sliding-window rate limit, the bounded FIFO prove
+ * queue, command template expansion. */
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "prove_queue.h"
+#include "prover.h"
+#include "rate_limit.h"
+
+static void test_rate_limit(void)
+{
+    struct rate_limit *rl;
+    EXPECT_OK(rate_limit_create(3, 1000, &rl));
+    EXPECT_TRUE(rate_limit_hit(rl, "a", 0));
+    EXPECT_TRUE(rate_limit_hit(rl, "a", 100));
+    EXPECT_TRUE(rate_limit_hit(rl, "a", 200));
+    EXPECT_TRUE(!rate_limit_hit(rl, "a", 300)); /* 4th inside the window */
+    EXPECT_TRUE(rate_limit_hit(rl, "b", 300));  /* other key, own window */
+    EXPECT_TRUE(!rate_limit_hit(rl, "a", 999));
+    EXPECT_TRUE(rate_limit_hit(rl, "a", 1000)); /* the hit at 0 slid out */
+    EXPECT_TRUE(!rate_limit_hit(rl, "a", 1001));
+    EXPECT_TRUE(rate_limit_hit(rl, "a", 1100)); /* the one at 100 slid out */
+    /* many keys: the table recycles expired ones */
+    char k[32];
+    int refused = 0;
+    for (int i = 0; i < 10000; i++) {
+        snprintf(k, sizeof(k), "10.0.%d.%d", i / 256, i % 256);
+        refused += !rate_limit_hit(rl, k, 5000 + (uint64_t)i * 2);
+    }
+    EXPECT_EQ(refused, 0);
+    rate_limit_free(rl);
+    EXPECT_OK(rate_limit_create(0, 1000, &rl)); /* disabled */
+    for (int i = 0; i < 100; i++)
+        EXPECT_TRUE(rate_limit_hit(rl, "a", 0));
+    rate_limit_free(rl);
+}
+
+struct waiter {
+    struct prove_queue *q;
+    int32_t err;
+    int done;
+};
+
+static void *enter_thread(void *arg)
+{
+    struct waiter *w = arg;
+    w->err = prove_queue_enter(w->q, -1).err;
+    __atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void test_queue(void)
+{
+    struct prove_queue q;
+    prove_queue_init(&q, 1, 1);
+    EXPECT_OK(prove_queue_enter(&q, -1));
+    struct waiter w = {.q = &q};
+    pthread_t t;
+    pthread_create(&t, NULL, enter_thread, &w);
+    unsigned waiting = 0, active = 0;
+    for (int i = 0; i < 200 && waiting == 0; i++) {
+        usleep(5000);
+        prove_queue_stats(&q, &waiting, &active);
+    }
+    EXPECT_EQ(waiting, 1);
+    EXPECT_EQ(active, 1);
+    EXPECT_ERR(prove_queue_enter(&q, -1), TR_ERR_PROVER_QUEUE_FULL);
+    EXPECT_TRUE(!__atomic_load_n(&w.done, __ATOMIC_SEQ_CST));
+    prove_queue_leave(&q); /* hands the slot to the waiter */
+    pthread_join(t, NULL);
+    EXPECT_EQ(w.err, TR_OK);
+    prove_queue_stats(&q, &waiting, &active);
+    EXPECT_EQ(waiting, 0);
+    EXPECT_EQ(active, 1);
+    /* close wakes waiters with SHUTDOWN */
+    struct waiter w2 = {.q = &q};
+    pthread_create(&t, NULL, enter_thread, &w2);
+    usleep(50000);
+    prove_queue_close(&q);
+    pthread_join(t, NULL);
+    EXPECT_EQ(w2.err, TR_ERR_PROVER_SHUTDOWN);
+    EXPECT_ERR(prove_queue_enter(&q, -1), TR_ERR_PROVER_SHUTDOWN);
+    prove_queue_leave(&q);
+    prove_queue_destroy(&q);
+
+    /* a waiter whose client hung up leaves the queue */
+    int sv[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    prove_queue_init(&q, 1, 4);
+    EXPECT_OK(prove_queue_enter(&q, -1));
+    close(sv[1]);
+    EXPECT_ERR(prove_queue_enter(&q, sv[0]), TR_ERR_PROVER_CLIENT_GONE);
+    prove_queue_stats(&q, &waiting, &active);
+    EXPECT_EQ(waiting, 0);
+    close(sv[0]);
+    prove_queue_leave(&q);
+    prove_queue_destroy(&q);
+}
+
+static void test_expand(void)
+{
+    char st[4096];
+    char *argv[PROVER_MAX_ARGS + 1];
+    EXPECT_OK(prover_expand("{bb} prove --scheme chonk --ivc_inputs_path {dir}/ivc-inputs.msgpack -o {dir}/output",
+                            "/opt/bb", "/dev/shm/t-1", "", false, st, sizeof(st), argv));
+    const char *want[] = {"/opt/bb", "prove", "--scheme", "chonk", "--ivc_inputs_path",
+                          "/dev/shm/t-1/ivc-inputs.msgpack", "-o", "/dev/shm/t-1/output", NULL};
+    for (size_t i = 0; want[i]; i++)
+        EXPECT_STR_EQ(argv[i], want[i]);
+    EXPECT_TRUE(argv[8] == NULL);
+    EXPECT_OK(prover_expand("{bb}  prove  -o {dir}", "/b", "/d", "/crs", true, st, sizeof(st), argv));
+    EXPECT_STR_EQ(argv[3], "/d");
+    EXPECT_STR_EQ(argv[4], "-c");
+    EXPECT_STR_EQ(argv[5], "/crs");
+    EXPECT_TRUE(argv[6] == NULL);
+    /* {crs} already in the template: not appended twice */
+    EXPECT_OK(prover_expand("{bb} x --crs={crs}", "/b", "/d", "/crs", true, st, sizeof(st), argv));
+    EXPECT_STR_EQ(argv[2], "--crs=/crs");
+    EXPECT_TRUE(argv[3] == NULL);
+    EXPECT_ERR(prover_expand("bb prove", "/b", "/d", "", false, st, sizeof(st), argv),
+               TR_ERR_PROVER_BAD_TEMPLATE);
+    EXPECT_ERR(prover_expand("", "/b", "/d", "", false, st, sizeof(st), argv),
+               TR_ERR_PROVER_BAD_TEMPLATE);
+    EXPECT_ERR(prover_expand("{bb} {dir}{dir}{dir}", "/b", "/ddddddddddddddddd", "", false, st, 20,
+                             argv),
+               TR_ERR_PROVER_BAD_TEMPLATE);
+    char many[400] = "{bb}";
+    for (int i = 0; i < 70; i++)
+        strcat(many, " a");
+    EXPECT_ERR(prover_expand(many, "/b", "/d", "", false, st, sizeof(st), argv),
+               TR_ERR_PROVER_BAD_TEMPLATE);
+    enum scheme s;
+    EXPECT_TRUE(scheme_parse(NULL, &s) && s == SCHEME_CHONK);
+    EXPECT_TRUE(scheme_parse("ultra_honk", &s) && s == SCHEME_ULTRA_HONK);
+    EXPECT_TRUE(!scheme_parse("plonk", &s));
+}
+
+int main(void)
+{
+    RUN_TEST(test_rate_limit);
+    RUN_TEST(test_queue);
+    RUN_TEST(test_expand);
+    return TEST_SUMMARY();
+}
