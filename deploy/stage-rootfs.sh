@@ -2,11 +2,12 @@
 # Builds the enclave's root file system from deploy/runtime-files.txt and
 # prints its size accounting. Used by Dockerfile.enclave (build stage) and
 # usable without Docker.
-#   stage-rootfs.sh --build DIR --bb FILE --crs DIR --out DIR [--max-ours-mib N]
+#   stage-rootfs.sh --build DIR --bb FILE --crs DIR --out DIR
+#                   [--max-ours-mib N (10)] [--max-libs-mib N (16)]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
-build="" bb="" crs="" out="" max_ours=10
+build="" bb="" crs="" out="" max_ours=10 max_libs=16
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2; shift 2 ;;
@@ -14,7 +15,8 @@ while [ $# -gt 0 ]; do
     --crs) crs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --max-ours-mib) max_ours=$2; shift 2 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --max-libs-mib) max_libs=$2; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "stage-rootfs: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -38,7 +40,7 @@ copy_libs() { # ELF file: copy its shared libraries (and the loader)
     mkdir -p "$out$(dirname "$lib")"
     cp -L "$lib" "$out$lib"
     libs=$(( libs + $(size_of "$out$lib") ))
-  done < <(ldd "$f" | awk '/=> \//{print $3} /^\s*\/[^ ]+ \(/{print $1}')
+  done < <(ldd "$f" | awk '/=> \//{print $3} /^[ \t]*\/[^ ]+ \(/{print $1}')
 }
 
 while read -r source dest mode; do
@@ -81,7 +83,11 @@ echo "  shared libraries + loader:            $(mib "$libs")"
 echo "  bb prover:                            $(mib "$bbsize")"
 echo "  CRS:                                  $(mib "$crssize")"
 echo "  total:                                $(mib "$total")"
-if [ $(( ours + libs )) -gt $(( max_ours * 1048576 )) ]; then
-  echo "stage-rootfs: our part ($(mib $(( ours + libs )))) exceeds ${max_ours} MiB" >&2
+if [ "$ours" -gt $(( max_ours * 1048576 )) ]; then
+  echo "stage-rootfs: our binaries ($(mib "$ours")) exceed ${max_ours} MiB" >&2
+  exit 1
+fi
+if [ "$libs" -gt $(( max_libs * 1048576 )) ]; then
+  echo "stage-rootfs: shared libraries ($(mib "$libs")) exceed ${max_libs} MiB" >&2
   exit 1
 fi

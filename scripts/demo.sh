@@ -117,12 +117,20 @@ PORT=${DEMO_PORT:-$(node -e 'const s=require("net").createServer().listen(0,"127
 URL=http://127.0.0.1:$PORT
 MODE=nitro-emulated
 EMU=$WORK/nsm-emu
-mkdir -p "$EMU" "$WORK/prove-work"
+mkdir -p "$EMU" "$WORK/prove-work" "$WORK/bb-versions/5.0.0"
 TEEREXD=$BUILD/src/teerexd/teerexd
 INIT=$BUILD/src/teerex-init/teerex-init
 [ -x "$TEEREXD" ] || die "no teerexd in $BUILD: the server did not build"
-SERVER_ENV=(LISTEN="tcp:127.0.0.1:$PORT" TEE_MODE="$MODE" NSM_EMU_DIR="$EMU" BB_BINARY_PATH="$BB"
-  CRS_PATH="$CRS" PROVE_WORK_DIR="$WORK/prove-work" LOG_LEVEL=info)
+# The prover is installed as version 5.0.0: its SHA-256 goes into the
+# attestation's user_data and the client pins it with --expect-bb.
+cp "$BB" "$WORK/bb-versions/5.0.0/bb"
+BB_SHA256=$(sha256sum <"$BB" | cut -c1-64)
+# The emulator's PCR0 is the SHA-384 of the teerexd binary (a stand-in for
+# the enclave image measurement); the client pins it with --pcr 0=...
+PCR0_EXPECTED=$(sha384sum <"$TEEREXD" | cut -c1-96)
+SERVER_ENV=(LISTEN="tcp:127.0.0.1:$PORT" TEE_MODE="$MODE" NSM_EMU_DIR="$EMU" NSM_EMU_PCR0_FILE="$TEEREXD"
+  BB_BINARY_PATH="$BB" BB_VERSIONS_DIR="$WORK/bb-versions" CRS_PATH="$CRS"
+  PROVE_WORK_DIR="$WORK/prove-work" LOG_LEVEL=info)
 start_server() {
   if [ -x "$INIT" ]; then
     local args=(--no-loopback --console stderr --exit-on-signal) kv
@@ -152,17 +160,19 @@ if ! wait_health; then
   warn "teerexd did not come up in nitro-emulated mode; retrying in STANDARD mode (NO attestation)"
   cleanup; PIDS=()
   MODE=standard
-  SERVER_ENV=(LISTEN="tcp:127.0.0.1:$PORT" TEE_MODE=standard BB_BINARY_PATH="$BB" CRS_PATH="$CRS"
-    PROVE_WORK_DIR="$WORK/prove-work" LOG_LEVEL=info)
+  SERVER_ENV=(LISTEN="tcp:127.0.0.1:$PORT" TEE_MODE=standard BB_BINARY_PATH="$BB"
+    BB_VERSIONS_DIR="$WORK/bb-versions" CRS_PATH="$CRS" PROVE_WORK_DIR="$WORK/prove-work" LOG_LEVEL=info)
   start_server
   wait_health || { tail -20 "$WORK/server.log" >&2; die "teerexd did not start (log: $WORK/server.log)"; }
 fi
 
 # ---- 5. prove through the CLI ----
-PROVE_ARGS=(prove --url "$URL" --input "$WORK/circuit" --scheme ultra_honk --out "$WORK/proof.bin" --json)
+PROVE_ARGS=(prove --url "$URL" --input "$WORK/circuit" --scheme ultra_honk --aztec-version 5.0.0
+  --out "$WORK/proof.bin" --json)
 if [ "$MODE" = nitro-emulated ]; then
   [ -f "$EMU/root.pem" ] || die "the NSM emulator wrote no root.pem in $EMU"
-  PROVE_ARGS+=(--require-attestation --root "$EMU/root.pem")
+  PROVE_ARGS+=(--require-attestation --root "$EMU/root.pem" --pcr "0=$PCR0_EXPECTED"
+    --expect-bb "5.0.0=$BB_SHA256")
 else
   warn "STANDARD mode: the input goes to an unattested key; the CLI will warn loudly"
 fi
@@ -197,8 +207,8 @@ const lines = [
   '',
   '=== tee-rex-c demo: proof verified by bb ===',
   `server        teerexd, TEE_MODE=${mode}, supervisor ${sup}, prover bb ${bbv}`,
-  `attestation   ${r.mode === 'nitro' ? `verified (emulator root), module ${r.module_id}, ${r.attestation_verify_ms.toFixed(1)} ms to verify` : 'NONE (standard mode)'}`,
-  `PCR0          ${r.pcr0 || '-'}`,
+  `attestation   ${r.mode === 'nitro' ? `verified against the emulator root in ${r.attestation_verify_ms.toFixed(1)} ms (module ${r.module_id}); PCR0 and bb 5.0.0 sha256 pinned` : 'NONE (standard mode)'}`,
+  `PCR0          ${r.pcr0 || '-'}${r.pcr0 ? ' (emulated: SHA-384 of the teerexd binary)' : ''}`,
   `circuit       Poseidon2 chain, ${gates} gates (compile+execute ${circuitMs} ms)`,
   `phases        fetch-attestation ${f(r.phases['fetch-attestation'])}, encrypt ${f(r.phases.encrypt)}, transmit ${f(r.phases.transmit)}, proving ${f(r.phases.proving)}, receive ${f(r.phases.receive)}`,
   `server side   decrypt ${f(r.server_decrypt_ms)}, bb prove ${f(r.server_prove_ms)} (client total ${clientMs} ms: ${r.server_prove_ms >= 0 ? Math.round(100 * r.server_prove_ms / clientMs) : '?'}% in bb)`,

@@ -161,6 +161,10 @@ struct eif_build {
     size_t sign_cert_len;
 };
 void eif_build_init(struct eif_build *b);
+/* The kernel command line as nitro-cli stores it: the cmdline file's text
+ * with leading and trailing whitespace (tab, LF, VT, FF, CR, space) removed
+ * (Rust's str::trim; non-ASCII spaces are not expected there). */
+struct tr_slice eif_cmdline_trim(const uint8_t *p, size_t n);
 /* Writes the EIF to out_fd (a regular file, written from offset 0) and
  * returns its PCRs (PCR8 when signed). */
 TR_RESULT eif_write(const struct eif_build *b, int out_fd, struct eif_pcrs *out_pcrs);

@@ -29,8 +29,7 @@ void pgp_key_fingerprint(const struct pgp_key *key, uint8_t out[20]);
  * the Ed25519 and X25519 private keys are the given 32-octet secrets and both
  * keys and signatures carry `created` (Unix seconds). Same packet shape. */
 TR_RESULT pgp_key_from_seed(const char *user_id_name, const uint8_t ed25519_seed[32],
-                            const uint8_t x25519_seed[32], uint32_t created,
-                            struct pgp_key **out);
+                            const uint8_t x25519_seed[32], uint32_t created, struct pgp_key **out);
 /* Binary transferable public key (the armor's payload). */
 struct tr_slice pgp_key_public_binary(const struct pgp_key *key);
 

@@ -31,6 +31,19 @@ void eif_build_init(struct eif_build *b)
         b->ramdisks[i].fd = -1;
 }
 
+static int is_space(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+struct tr_slice eif_cmdline_trim(const uint8_t *p, size_t n)
+{
+    if (!p)
+        return tr_slice_of(p, 0);
+    while (n > 0 && is_space(p[0]))
+        p++, n--;
+    while (n > 0 && is_space(p[n - 1]))
+        n--;
+    return tr_slice_of(p, n);
+}
+
 TR_RESULT eif_blob_fd(int fd, struct eif_blob *out)
 {
     struct stat st;

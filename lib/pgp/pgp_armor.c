@@ -89,7 +89,10 @@ static int line_is(struct tr_slice line, const char *prefix, struct tr_slice typ
            memcmp(line.ptr + pl + type.len, suffix, sl) == 0;
 }
 
-static int has_colon(struct tr_slice line) { return memchr(line.ptr, ':', line.len) != NULL; }
+static int has_colon(struct tr_slice line)
+{
+    return memchr(line.ptr, ':', line.len) != NULL;
+}
 
 tr_result pgp_dearmor(const char *text, size_t len, struct tr_buf *out)
 {

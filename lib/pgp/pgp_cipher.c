@@ -6,40 +6,29 @@
 size_t pgp_cipher_key_len(uint8_t sym)
 {
     switch (sym) {
-    case PGP_SYM_AES128:
-        return 16;
-    case PGP_SYM_AES192:
-        return 24;
-    case PGP_SYM_AES256:
-        return 32;
-    default:
-        return 0;
+    case PGP_SYM_AES128: return 16;
+    case PGP_SYM_AES192: return 24;
+    case PGP_SYM_AES256: return 32;
+    default: return 0;
     }
 }
 
 const EVP_CIPHER *pgp_cipher_cfb(uint8_t sym)
 {
     switch (sym) {
-    case PGP_SYM_AES128:
-        return EVP_aes_128_cfb128();
-    case PGP_SYM_AES192:
-        return EVP_aes_192_cfb128();
-    case PGP_SYM_AES256:
-        return EVP_aes_256_cfb128();
-    default:
-        return NULL;
+    case PGP_SYM_AES128: return EVP_aes_128_cfb128();
+    case PGP_SYM_AES192: return EVP_aes_192_cfb128();
+    case PGP_SYM_AES256: return EVP_aes_256_cfb128();
+    default: return NULL;
     }
 }
 
 size_t pgp_aead_nonce_len(uint8_t aead)
 {
     switch (aead) {
-    case PGP_AEAD_OCB:
-        return 15;
-    case PGP_AEAD_GCM:
-        return 12;
-    default:
-        return 0;
+    case PGP_AEAD_OCB: return 15;
+    case PGP_AEAD_GCM: return 12;
+    default: return 0;
     }
 }
 
@@ -47,26 +36,18 @@ const EVP_CIPHER *pgp_cipher_aead(uint8_t sym, uint8_t aead)
 {
     if (aead == PGP_AEAD_OCB) {
         switch (sym) {
-        case PGP_SYM_AES128:
-            return EVP_aes_128_ocb();
-        case PGP_SYM_AES192:
-            return EVP_aes_192_ocb();
-        case PGP_SYM_AES256:
-            return EVP_aes_256_ocb();
-        default:
-            return NULL;
+        case PGP_SYM_AES128: return EVP_aes_128_ocb();
+        case PGP_SYM_AES192: return EVP_aes_192_ocb();
+        case PGP_SYM_AES256: return EVP_aes_256_ocb();
+        default: return NULL;
         }
     }
     if (aead == PGP_AEAD_GCM) {
         switch (sym) {
-        case PGP_SYM_AES128:
-            return EVP_aes_128_gcm();
-        case PGP_SYM_AES192:
-            return EVP_aes_192_gcm();
-        case PGP_SYM_AES256:
-            return EVP_aes_256_gcm();
-        default:
-            return NULL;
+        case PGP_SYM_AES128: return EVP_aes_128_gcm();
+        case PGP_SYM_AES192: return EVP_aes_192_gcm();
+        case PGP_SYM_AES256: return EVP_aes_256_gcm();
+        default: return NULL;
         }
     }
     return NULL;

@@ -34,14 +34,10 @@ static tr_result read_outer(struct tr_reader *r, struct outer *o)
             break;
         case PGP_TAG_SKESK: /* password recipients: not ours */
         case PGP_TAG_MARKER:
-        case PGP_TAG_PADDING:
-            break;
-        case PGP_TAG_SED:
-            TR_BAIL(TR_ERR_PGP_SED_REJECTED);
-        case PGP_TAG_SEIPD:
-            return tr_reader_expect_end(r);
-        default:
-            TR_BAIL(TR_ERR_PGP_UNEXPECTED_PACKET);
+        case PGP_TAG_PADDING: break;
+        case PGP_TAG_SED: TR_BAIL(TR_ERR_PGP_SED_REJECTED);
+        case PGP_TAG_SEIPD: return tr_reader_expect_end(r);
+        default: TR_BAIL(TR_ERR_PGP_UNEXPECTED_PACKET);
         }
     }
 }

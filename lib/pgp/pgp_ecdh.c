@@ -13,28 +13,20 @@
 static const EVP_MD *kdf_md(uint8_t id)
 {
     switch (id) {
-    case PGP_HASH_SHA256:
-        return EVP_sha256();
-    case PGP_HASH_SHA384:
-        return EVP_sha384();
-    case PGP_HASH_SHA512:
-        return EVP_sha512();
-    default:
-        return NULL;
+    case PGP_HASH_SHA256: return EVP_sha256();
+    case PGP_HASH_SHA384: return EVP_sha384();
+    case PGP_HASH_SHA512: return EVP_sha512();
+    default: return NULL;
     }
 }
 
 static const EVP_CIPHER *wrap_cipher(uint8_t sym)
 {
     switch (sym) {
-    case PGP_SYM_AES128:
-        return EVP_aes_128_wrap();
-    case PGP_SYM_AES192:
-        return EVP_aes_192_wrap();
-    case PGP_SYM_AES256:
-        return EVP_aes_256_wrap();
-    default:
-        return NULL;
+    case PGP_SYM_AES128: return EVP_aes_128_wrap();
+    case PGP_SYM_AES192: return EVP_aes_192_wrap();
+    case PGP_SYM_AES256: return EVP_aes_256_wrap();
+    default: return NULL;
     }
 }
 
@@ -77,8 +69,8 @@ out:
     return res;
 }
 
-static tr_result wrap_op(int enc, uint8_t sym, const uint8_t *kek, const uint8_t *in,
-                         size_t in_len, uint8_t *out, size_t *out_len, int32_t fail_code)
+static tr_result wrap_op(int enc, uint8_t sym, const uint8_t *kek, const uint8_t *in, size_t in_len,
+                         uint8_t *out, size_t *out_len, int32_t fail_code)
 {
     const EVP_CIPHER *ciph = wrap_cipher(sym);
     TR_ENSURE(ciph != NULL, TR_ERR_PGP_UNSUPPORTED_KDF);

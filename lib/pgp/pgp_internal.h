@@ -155,8 +155,8 @@ size_t pgp_aead_nonce_len(uint8_t aead); /* 0 when unsupported */
 
 /* ---- pgp_pkesk.c ---- */
 struct pgp_session_key {
-    uint8_t version;  /* PKESK version it came from: 3 or 6 */
-    uint8_t sym;      /* from a v3 PKESK; 0 for v6 (the SEIPD v2 header names it) */
+    uint8_t version; /* PKESK version it came from: 3 or 6 */
+    uint8_t sym;     /* from a v3 PKESK; 0 for v6 (the SEIPD v2 header names it) */
     uint8_t len;
     uint8_t key[PGP_MAX_SESSION_KEY];
 };
@@ -164,11 +164,11 @@ struct pgp_session_key {
  * subkey with fingerprint sub_fpr (or is anonymous / wildcard). */
 TR_RESULT pgp_pkesk_addressed(struct tr_slice body, const uint8_t sub_fpr[PGP_FPR_LEN],
                               uint8_t *out_version, int *out_for_us);
-TR_RESULT pgp_pkesk_decrypt(struct tr_slice body, EVP_PKEY *x25519,
-                            const struct pgp_ecdh_pub *ours, struct pgp_session_key *out);
+TR_RESULT pgp_pkesk_decrypt(struct tr_slice body, EVP_PKEY *x25519, const struct pgp_ecdh_pub *ours,
+                            struct pgp_session_key *out);
 /* Appends a whole PKESK v6 packet for the session key to the recipient. */
-TR_RESULT pgp_pkesk_write_v6(const struct pgp_ecdh_pub *recipient, const uint8_t *sk,
-                             size_t sk_len, struct tr_buf *out);
+TR_RESULT pgp_pkesk_write_v6(const struct pgp_ecdh_pub *recipient, const uint8_t *sk, size_t sk_len,
+                             struct tr_buf *out);
 
 /* ---- pgp_seipd.c ---- */
 /* Returns the SEIPD version (1 or 2) of a body without decrypting. */
@@ -204,12 +204,12 @@ TR_RESULT pgp_compress_inflate(struct tr_slice body, struct tr_buf *out);
 
 /* ---- key objects ---- */
 struct pgp_key {
-    EVP_PKEY *sign;            /* Ed25519 primary; private half in OpenSSL's secure heap */
-    EVP_PKEY *enc;             /* X25519 subkey */
+    EVP_PKEY *sign; /* Ed25519 primary; private half in OpenSSL's secure heap */
+    EVP_PKEY *enc;  /* X25519 subkey */
     uint32_t created;
-    uint8_t fpr[PGP_FPR_LEN];  /* primary */
-    struct pgp_ecdh_pub sub;   /* public half of the subkey, with its fingerprint */
-    struct tr_buf pub;         /* binary transferable public key */
+    uint8_t fpr[PGP_FPR_LEN]; /* primary */
+    struct pgp_ecdh_pub sub;  /* public half of the subkey, with its fingerprint */
+    struct tr_buf pub;        /* binary transferable public key */
 };
 
 struct pgp_pubkey {

@@ -47,8 +47,8 @@ static tr_result build(struct pgp_key *k, const char *name)
     struct tr_slice uid = tr_slice_of(name, name_len);
     TR_TRY(append_packet(&k->pub, PGP_TAG_PUBLIC_KEY, tr_buf_slice(&prim)));
     TR_TRY(append_packet(&k->pub, PGP_TAG_USER_ID, uid));
-    TR_TRY(pgp_sig_make(k->sign, k->fpr, PGP_SIGTYPE_POSITIVE_CERT, k->created,
-                        tr_buf_slice(&prim), uid, &k->pub));
+    TR_TRY(pgp_sig_make(k->sign, k->fpr, PGP_SIGTYPE_POSITIVE_CERT, k->created, tr_buf_slice(&prim),
+                        uid, &k->pub));
     TR_TRY(append_packet(&k->pub, PGP_TAG_PUBLIC_SUBKEY, tr_buf_slice(&subk)));
     TR_TRY(pgp_sig_make(k->sign, k->fpr, PGP_SIGTYPE_SUBKEY_BINDING, k->created,
                         tr_buf_slice(&prim), tr_buf_slice(&subk), &k->pub));
@@ -89,8 +89,7 @@ tr_result pgp_key_generate(const char *user_id_name, struct pgp_key **out)
 }
 
 tr_result pgp_key_from_seed(const char *user_id_name, const uint8_t ed25519_seed[32],
-                            const uint8_t x25519_seed[32], uint32_t created,
-                            struct pgp_key **out)
+                            const uint8_t x25519_seed[32], uint32_t created, struct pgp_key **out)
 {
     TR_ENSURE(user_id_name && ed25519_seed && x25519_seed && out, TR_ERR_NULL_ARG);
     *out = NULL;
@@ -128,4 +127,7 @@ void pgp_key_fingerprint(const struct pgp_key *key, uint8_t out[20])
     memcpy(out, key->fpr, PGP_FPR_LEN);
 }
 
-struct tr_slice pgp_key_public_binary(const struct pgp_key *key) { return tr_buf_slice(&key->pub); }
+struct tr_slice pgp_key_public_binary(const struct pgp_key *key)
+{
+    return tr_buf_slice(&key->pub);
+}

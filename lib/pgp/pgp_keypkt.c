@@ -89,13 +89,12 @@ tr_result pgp_keypkt_parse_ecdh(struct tr_slice body, uint32_t *created, struct 
 {
     struct tr_reader rest;
     memset(k, 0, sizeof(*k));
-    TR_GUARD(parse_common(body, PGP_PK_ECDH, PGP_OID_CV25519_LEGACY,
-                          sizeof(PGP_OID_CV25519_LEGACY), created, k->point, &rest));
+    TR_GUARD(parse_common(body, PGP_PK_ECDH, PGP_OID_CV25519_LEGACY, sizeof(PGP_OID_CV25519_LEGACY),
+                          created, k->point, &rest));
     uint8_t kdf[4];
     TR_GUARD(tr_read_bytes(&rest, 4, kdf));
     TR_ENSURE(kdf[0] == 3 && kdf[1] == 1, TR_ERR_PGP_UNSUPPORTED_KDF);
-    TR_ENSURE(kdf[2] == PGP_HASH_SHA256 || kdf[2] == PGP_HASH_SHA384 ||
-                  kdf[2] == PGP_HASH_SHA512,
+    TR_ENSURE(kdf[2] == PGP_HASH_SHA256 || kdf[2] == PGP_HASH_SHA384 || kdf[2] == PGP_HASH_SHA512,
               TR_ERR_PGP_UNSUPPORTED_KDF);
     TR_ENSURE(pgp_cipher_key_len(kdf[3]) != 0, TR_ERR_PGP_UNSUPPORTED_KDF);
     k->kdf_hash = kdf[2];

@@ -63,8 +63,7 @@ static tr_result walk(struct pgp_inner *in, struct tr_slice data, int depth, str
         case PGP_TAG_OPS:
         case PGP_TAG_SIGNATURE:
         case PGP_TAG_MARKER:
-        case PGP_TAG_PADDING:
-            break;
+        case PGP_TAG_PADDING: break;
         case PGP_TAG_LITERAL:
             TR_ENSURE(!found, TR_ERR_PGP_UNEXPECTED_PACKET);
             TR_GUARD(literal_body(&in->segs, in->max_plaintext, out));
@@ -94,8 +93,7 @@ static tr_result walk(struct pgp_inner *in, struct tr_slice data, int depth, str
             TR_ENSURE(tr_reader_remaining(&r) == 0, TR_ERR_PGP_UNEXPECTED_PACKET);
             return walk(in, tr_buf_slice(dec), depth + 1, out);
         }
-        default:
-            TR_BAIL(TR_ERR_PGP_UNEXPECTED_PACKET);
+        default: TR_BAIL(TR_ERR_PGP_UNEXPECTED_PACKET);
         }
     }
     TR_ENSURE(found, TR_ERR_PGP_NO_DATA);

@@ -96,8 +96,8 @@ static tr_result decode_m(uint8_t version, const uint8_t *m, size_t mlen,
     return TR_SUCCESS;
 }
 
-tr_result pgp_pkesk_decrypt(struct tr_slice body, EVP_PKEY *x25519,
-                            const struct pgp_ecdh_pub *ours, struct pgp_session_key *out)
+tr_result pgp_pkesk_decrypt(struct tr_slice body, EVP_PKEY *x25519, const struct pgp_ecdh_pub *ours,
+                            struct pgp_session_key *out)
 {
     memset(out, 0, sizeof(*out));
     struct tr_reader r;
@@ -128,8 +128,8 @@ out:
     return res;
 }
 
-tr_result pgp_pkesk_write_v6(const struct pgp_ecdh_pub *recipient, const uint8_t *sk,
-                             size_t sk_len, struct tr_buf *out)
+tr_result pgp_pkesk_write_v6(const struct pgp_ecdh_pub *recipient, const uint8_t *sk, size_t sk_len,
+                             struct tr_buf *out)
 {
     TR_ENSURE(sk_len == 16 || sk_len == 24 || sk_len == 32, TR_ERR_USAGE);
     tr_result res = TR_SUCCESS;

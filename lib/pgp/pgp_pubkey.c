@@ -15,7 +15,10 @@
 
 enum section { SEC_PRIMARY, SEC_UID, SEC_SUBKEY, SEC_OTHER };
 
-static int is_cert_type(uint8_t t) { return t >= 0x10 && t <= 0x13; }
+static int is_cert_type(uint8_t t)
+{
+    return t >= 0x10 && t <= 0x13;
+}
 
 static tr_result parse_key(struct tr_slice bin, struct pgp_pubkey *pk)
 {
@@ -76,11 +79,8 @@ static tr_result parse_key(struct tr_slice bin, struct pgp_pubkey *pk)
         }
         case PGP_TAG_USER_ATTRIBUTE:
         case PGP_TAG_TRUST:
-        case PGP_TAG_PADDING:
-            sec = SEC_OTHER;
-            break;
-        default:
-            TR_FAIL(TR_ERR_PGP_BAD_KEY);
+        case PGP_TAG_PADDING: sec = SEC_OTHER; break;
+        default: TR_FAIL(TR_ERR_PGP_BAD_KEY);
         }
     }
     TR_CHECK(uid_ok, TR_ERR_PGP_BAD_SIGNATURE);
@@ -111,7 +111,10 @@ out:
     return res;
 }
 
-void pgp_pubkey_free(struct pgp_pubkey *pk) { free(pk); }
+void pgp_pubkey_free(struct pgp_pubkey *pk)
+{
+    free(pk);
+}
 
 void pgp_pubkey_fingerprint(const struct pgp_pubkey *pk, uint8_t out[20])
 {

@@ -51,7 +51,7 @@ out:
 
 struct v2_ctx {
     EVP_CIPHER_CTX *c;
-    uint8_t ad[5 + 8];   /* tag, version, cipher, aead, chunk octet [, total length] */
+    uint8_t ad[5 + 8]; /* tag, version, cipher, aead, chunk octet [, total length] */
     uint8_t key_iv[32 + 16];
     size_t key_len, nonce_len;
     size_t chunk;
@@ -87,32 +87,28 @@ static void v2_free(struct v2_ctx *v)
     OPENSSL_cleanse(v->key_iv, sizeof(v->key_iv));
 }
 
-/* One chunk (or the final tag when ad_len is 13): nonce = IV || be64 index. */
-static tr_result v2_chunk(struct v2_ctx *v, int enc, uint64_t index, size_t ad_len,
-                          const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
+/* Seals one chunk (or the final tag when ad_len is 13) with
+ * nonce = IV || be64 index; the tag is written to `tag`. */
+static tr_result v2_seal(struct v2_ctx *v, uint64_t index, size_t ad_len, const uint8_t *in,
+                         size_t n, uint8_t *out, uint8_t tag[16])
 {
-    uint8_t nonce[16];
+    uint8_t nonce[16], none[BLOCK];
     size_t ivl = v->nonce_len - 8;
     memcpy(nonce, v->key_iv + v->key_len, ivl);
     for (int i = 0; i < 8; i++)
         nonce[ivl + (size_t)i] = (uint8_t)(index >> (56 - 8 * i));
     int outl = 0;
-    TR_GUARD_OSSL(EVP_CipherInit_ex(v->c, NULL, NULL, NULL, nonce, enc), TR_ERR_OSSL);
-    TR_GUARD_OSSL(EVP_CipherUpdate(v->c, NULL, &outl, v->ad, (int)ad_len), TR_ERR_OSSL);
     size_t done = 0;
+    TR_GUARD_OSSL(EVP_EncryptInit_ex(v->c, NULL, NULL, NULL, nonce), TR_ERR_OSSL);
+    TR_GUARD_OSSL(EVP_EncryptUpdate(v->c, NULL, &outl, v->ad, (int)ad_len), TR_ERR_OSSL);
     /* EVP takes int lengths; chunks are at most 4 MiB. */
     if (n) {
-        TR_GUARD_OSSL(EVP_CipherUpdate(v->c, out, &outl, in, (int)n), TR_ERR_OSSL);
+        TR_GUARD_OSSL(EVP_EncryptUpdate(v->c, out, &outl, in, (int)n), TR_ERR_OSSL);
         done = (size_t)outl;
     }
-    if (!enc)
-        TR_GUARD_OSSL(EVP_CIPHER_CTX_ctrl(v->c, EVP_CTRL_AEAD_SET_TAG, 16, tag), TR_ERR_OSSL);
-    uint8_t none[BLOCK];
-    TR_ENSURE(EVP_CipherFinal_ex(v->c, out ? out + done : none, &outl) == 1,
-              TR_ERR_PGP_BAD_AEAD_TAG);
+    TR_GUARD_OSSL(EVP_EncryptFinal_ex(v->c, out ? out + done : none, &outl), TR_ERR_OSSL);
     TR_ENSURE(done + (size_t)outl == n, TR_ERR_OSSL);
-    if (enc)
-        TR_GUARD_OSSL(EVP_CIPHER_CTX_ctrl(v->c, EVP_CTRL_AEAD_GET_TAG, 16, tag), TR_ERR_OSSL);
+    TR_GUARD_OSSL(EVP_CIPHER_CTX_ctrl(v->c, EVP_CTRL_AEAD_GET_TAG, 16, tag), TR_ERR_OSSL);
     return TR_SUCCESS;
 }
 
@@ -147,8 +143,8 @@ static tr_result crypt_from(EVP_CIPHER_CTX *c, struct pgp_seg_cursor *cur, size_
 }
 
 /* One chunk from the cursor: nonce = IV || be64 index, AD = 5 octets. */
-static tr_result v2_open(struct v2_ctx *v, uint64_t index, size_t ad_len, struct pgp_seg_cursor *cur,
-                         size_t n, uint8_t *dst)
+static tr_result v2_open(struct v2_ctx *v, uint64_t index, size_t ad_len,
+                         struct pgp_seg_cursor *cur, size_t n, uint8_t *dst)
 {
     uint8_t nonce[16], tag[16], none[BLOCK];
     size_t ivl = v->nonce_len - 8;
@@ -298,12 +294,12 @@ tr_result pgp_seipd_encrypt_v2(const uint8_t *sk, size_t sk_len, uint8_t chunk_o
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         size_t len = inner.len - off < v.chunk ? inner.len - off : v.chunk;
-        TR_TRY(v2_chunk(&v, 1, i, 5, inner.ptr + off, len, dst, dst + len));
+        TR_TRY(v2_seal(&v, i, 5, inner.ptr + off, len, dst, dst + len));
         dst += len + PGP_AEAD_TAG_LEN;
         off += len;
     }
     set_total(&v, inner.len);
-    TR_TRY(v2_chunk(&v, 1, n, 13, NULL, 0, NULL, dst));
+    TR_TRY(v2_seal(&v, n, 13, NULL, 0, NULL, dst));
 out:
     v2_free(&v);
     if (!tr_ok(res)) {

@@ -13,14 +13,10 @@
 static const EVP_MD *hash_md(uint8_t id)
 {
     switch (id) {
-    case PGP_HASH_SHA256:
-        return EVP_sha256();
-    case PGP_HASH_SHA384:
-        return EVP_sha384();
-    case PGP_HASH_SHA512:
-        return EVP_sha512();
-    default:
-        return NULL;
+    case PGP_HASH_SHA256: return EVP_sha256();
+    case PGP_HASH_SHA384: return EVP_sha384();
+    case PGP_HASH_SHA512: return EVP_sha512();
+    default: return NULL;
     }
 }
 
@@ -48,8 +44,8 @@ static tr_result hashed_subpackets(struct tr_buf *b, uint8_t type, uint32_t crea
     TR_GUARD(sub(b, 27, &flags, 1));
     static const uint8_t sym[] = {PGP_SYM_AES256, PGP_SYM_AES192, PGP_SYM_AES128};
     TR_GUARD(sub(b, 11, sym, sizeof(sym)));
-    static const uint8_t aead[] = {PGP_SYM_AES256, PGP_AEAD_OCB, PGP_SYM_AES256, PGP_AEAD_GCM,
-                                   PGP_SYM_AES128, PGP_AEAD_OCB};
+    static const uint8_t aead[] = {PGP_SYM_AES256, PGP_AEAD_OCB,   PGP_SYM_AES256,
+                                   PGP_AEAD_GCM,   PGP_SYM_AES128, PGP_AEAD_OCB};
     TR_GUARD(sub(b, 39, aead, sizeof(aead))); /* preferred AEAD ciphersuites */
     static const uint8_t hashes[] = {PGP_HASH_SHA512, PGP_HASH_SHA256};
     TR_GUARD(sub(b, 21, hashes, sizeof(hashes)));

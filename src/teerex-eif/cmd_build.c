@@ -30,7 +30,8 @@ static void help(FILE *f)
         "customer ramdisk (rootfs/..., cmd, env; PCR2), then the signature (PCR8) when\n"
         "--sign-key/--sign-cert (EC P-256/384/521, PEM) are given.\n\n"
         "  --kernel, --cmdline, --init, --nsm   from /usr/share/nitro_enclaves/blobs/<arch>/\n"
-        "                       (bzImage or Image, cmdline, init, nsm.ko)\n"
+        "                       (bzImage or Image, cmdline, init, nsm.ko); the cmdline\n"
+        "                       text is trimmed of surrounding whitespace, as nitro-cli does\n"
         "  --root DIR           copy DIR's tree into rootfs/ (modes kept, owners 0)\n"
         "  --file SRC:DST:MODE  put file SRC at rootfs/DST with octal MODE (repeatable)\n"
         "  --cmd ARGV           the command the AWS init runs, split on spaces (repeatable,\n"
@@ -41,7 +42,8 @@ static void help(FILE *f)
         "only on the file contents and modes. The metadata section's BuildTime comes from\n"
         "SOURCE_DATE_EPOCH (0 when unset); it is not measured.\n"
         "Prints {\"Measurements\": {...}} on stdout.\n\n"
-        "exit codes: 0 ok, 1 failure (I/O, key, input), 2 usage\n");
+        "exit codes: 0 ok, 1 failure (I/O, unreadable or changing inputs), 2 usage (options,\n"
+        "            ramdisk paths, cmd/env values, signing key)\n");
 }
 
 struct opts {
@@ -310,7 +312,8 @@ int cmd_build(int argc, char **argv)
     kfd = open(o.kernel, O_RDONLY | O_CLOEXEC);
     TR_CHECK(kfd >= 0, TR_ERR_NOT_FOUND);
     TR_TRY(eif_blob_fd(kfd, &b.kernel));
-    b.cmdline = eif_blob_mem(cmdline.data, cmdline.len);
+    struct tr_slice cl = eif_cmdline_trim(cmdline.data, cmdline.len); /* as nitro-cli */
+    b.cmdline = eif_blob_mem(cl.ptr, cl.len);
     b.metadata = eif_blob_mem(meta.data, meta.len);
     step = "ramdisk";
     TR_TRY(eif_blob_fd(boot_fd, &b.ramdisks[0]));
@@ -351,8 +354,10 @@ int cmd_build(int argc, char **argv)
     fputc('\n', stdout);
     rc = EIF_EXIT_OK;
 out:
-    if (!tr_ok(res))
+    if (!tr_ok(res)) {
         cli_error(step, res);
+        rc = tr_err_category(res.err) == TR_CAT_USAGE ? EIF_EXIT_USAGE : EIF_EXIT_FAIL;
+    }
 done:
     if (out_fd >= 0)
         close(out_fd);

@@ -14,6 +14,8 @@
 #include "teerex/codec.h"
 #include "teerex/eif.h"
 
+#define MAX_METADATA_JSON ((size_t)64 * 1024)
+
 static void help(FILE *f)
 {
     fprintf(f,
@@ -49,11 +51,19 @@ static json_t *to_json(const struct eif_image *img, json_t *meas, int sig_state)
                           (json_int_t)img->default_mem, "DefaultCpus",
                           (json_int_t)img->default_cpus, "Crc32", crc, "Sections", secs,
                           "Measurements", meas);
+    /* nitro-cli describe-eif's flags: the CRC was checked by eif_parse. */
+    if (j) {
+        json_object_set_new(j, "IsSigned", json_boolean(sig_state >= 0));
+        json_object_set_new(j, "CheckCRC", json_true());
+    }
     if (j && sig_state >= 0)
         json_object_set_new(j, "SignatureCheck", json_boolean(sig_state == 1));
     if (j && img->metadata >= 0) {
         const struct tr_slice *md = &img->sections[img->metadata].data;
-        json_t *mj = json_loadb((const char *)md->ptr, md->len, JSON_REJECT_DUPLICATES, NULL);
+        /* Untrusted JSON: parsed only when small (ours is ~250 bytes). */
+        json_t *mj = md->len <= MAX_METADATA_JSON
+                         ? json_loadb((const char *)md->ptr, md->len, JSON_REJECT_DUPLICATES, NULL)
+                         : NULL;
         json_object_set_new(j, "Metadata", mj ? mj : json_null());
     }
     return j;

@@ -36,6 +36,7 @@ struct sup {
     const struct rt_config *cfg;
     struct rt_console con;
     int epfd, sigfd, log_r, log_w, con_fd;
+    int stdin_fd; /* /dev/null, or an empty pipe where /dev is not mounted */
     bool con_pollable, con_want_out;
     struct rt_linebuf self_lb;
     struct child ch[RT_MAX_CHILDREN];
@@ -124,7 +125,7 @@ static void start_child(struct sup *s, struct child *c)
         goto fail;
     }
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, s->stdin_fd, 0);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_adddup2(&fa, p[1], 2);
     posix_spawnattr_init(&at);
@@ -304,6 +305,13 @@ static TR_RESULT setup(struct sup *s)
     s->con_fd = open_console(cfg);
     s->con_pollable = true;
     TR_GUARD(rt_console_init(&s->con, s->con_fd, cfg->console_buffer));
+    s->stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (s->stdin_fd < 0) {
+        int ep[2]; /* no /dev yet: children read EOF from an empty pipe */
+        TR_ENSURE(pipe2(ep, O_CLOEXEC) == 0, TR_ERR_SYS);
+        close(ep[1]);
+        s->stdin_fd = ep[0];
+    }
     int lp[2];
     TR_ENSURE(pipe2(lp, O_CLOEXEC | O_NONBLOCK) == 0, TR_ERR_SYS);
     s->log_r = lp[0];
@@ -357,7 +365,7 @@ int init_supervise(const struct rt_config *cfg)
     static struct sup s; /* large (line buffers); one per process */
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
-    s.sigfd = s.epfd = s.log_r = s.log_w = s.con_fd = -1;
+    s.sigfd = s.epfd = s.log_r = s.log_w = s.con_fd = s.stdin_fd = -1;
     s.n = cfg->n_children;
     for (size_t i = 0; i < s.n; i++) {
         s.ch[i].spec = &cfg->children[i];

@@ -26,56 +26,7 @@
 #include "rt_proxyv2.h"
 #include "teerex/log.h"
 
-#define PIPE_CAP 65536
-
-enum ep_kind { EP_LISTEN = 1, EP_STATUS_LISTEN, EP_STATUS_CONN, EP_SIG, EP_CLIENT, EP_TARGET };
-
-struct ep {
-    enum ep_kind kind;
-    struct conn *c;
-    int fd;
-};
-
-struct dir {
-    int pipe[2];
-    size_t inpipe;
-    bool eof, shut;
-    uint64_t bytes;
-};
-
-struct conn {
-    struct ep cl, tg;
-    struct dir up, down; /* up: client -> target */
-    bool connected, dead;
-    uint8_t hdr[RT_PROXYV2_MAX];
-    size_t hdr_len, hdr_off;
-    int attempts;
-    uint64_t deadline_ms, last_ms;
-    uint32_t cmask, tmask;
-    struct sockaddr_storage peer, local;
-    socklen_t peer_len, local_len;
-    struct conn *prev, *next;
-};
-
-struct counters {
-    uint64_t accepted, completed, connect_failures, connect_timeouts, idle_timeouts, errors;
-    uint64_t resolves, resolve_failures, cap_waits, bytes_up, bytes_down;
-};
-
-struct proxy {
-    const struct proxy_opts *o;
-    int epfd;
-    struct ep lst, st, sig;
-    struct conn *conns;
-    struct conn *dead; /* closed during this epoll batch, freed after it */
-    uint64_t active;
-    bool accepting, stopping;
-    struct rt_addr target;     /* resolved (CID known / tcp-mapped) */
-    bool target_ok;
-    uint32_t cid;
-    uint64_t last_resolve_ms;
-    struct counters n;
-};
+#include "relay.h"
 
 static uint64_t now_ms(void)
 {
@@ -368,47 +319,6 @@ static void on_conn(struct proxy *p, struct conn *c, struct ep *e, uint32_t even
     update_interest(p, c);
 }
 
-static void status_reply(struct proxy *p, int fd)
-{
-    char req[2048];
-    ssize_t k = read(fd, req, sizeof(req));
-    (void)k;
-    char body[1024];
-    int bl = snprintf(body, sizeof(body),
-                      "{\"active\":%llu,\"accepted\":%llu,\"completed\":%llu,"
-                      "\"connect_failures\":%llu,\"connect_timeouts\":%llu,\"idle_timeouts\":%llu,"
-                      "\"errors\":%llu,\"resolves\":%llu,\"resolve_failures\":%llu,\"cid\":%u,"
-                      "\"cap_waits\":%llu,\"bytes_up\":%llu,\"bytes_down\":%llu}\n",
-                      (unsigned long long)p->active, (unsigned long long)p->n.accepted,
-                      (unsigned long long)p->n.completed,
-                      (unsigned long long)p->n.connect_failures,
-                      (unsigned long long)p->n.connect_timeouts,
-                      (unsigned long long)p->n.idle_timeouts, (unsigned long long)p->n.errors,
-                      (unsigned long long)p->n.resolves, (unsigned long long)p->n.resolve_failures,
-                      p->cid, (unsigned long long)p->n.cap_waits,
-                      (unsigned long long)p->n.bytes_up, (unsigned long long)p->n.bytes_down);
-    char resp[1280];
-    int rl = snprintf(resp, sizeof(resp),
-                      "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-                      bl, body);
-    ssize_t w = send(fd, resp, (size_t)rl, MSG_NOSIGNAL);
-    (void)w;
-    shutdown(fd, SHUT_WR);
-}
-
-static void log_counters(struct proxy *p, const char *event)
-{
-    tr_log(TR_LOG_INFO, event, "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I}", "active",
-           (json_int_t)p->active, "accepted", (json_int_t)p->n.accepted, "completed",
-           (json_int_t)p->n.completed, "connect_failures", (json_int_t)p->n.connect_failures,
-           "connect_timeouts", (json_int_t)p->n.connect_timeouts, "idle_timeouts",
-           (json_int_t)p->n.idle_timeouts, "errors", (json_int_t)p->n.errors, "resolves",
-           (json_int_t)p->n.resolves, "resolve_failures", (json_int_t)p->n.resolve_failures,
-           "cid", (int)p->cid, "bytes_up", (json_int_t)p->n.bytes_up, "bytes_down",
-           (json_int_t)p->n.bytes_down);
-}
-
 static void check_timeouts(struct proxy *p, uint64_t now)
 {
     struct conn *c = p->conns;
@@ -547,14 +457,14 @@ int proxy_run(const struct proxy_opts *o)
                     }
                 }
             } else if (e->kind == EP_STATUS_CONN) {
-                status_reply(p, e->fd);
+                relay_status_reply(p, e->fd);
                 close(e->fd); /* also removes it from epoll */
                 free(e);
             } else if (e->kind == EP_SIG) {
                 struct signalfd_siginfo si;
                 while (read(p->sig.fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
                     if (si.ssi_signo == SIGUSR1) {
-                        log_counters(p, "counters");
+                        relay_log_counters(p, "counters");
                     } else if (!p->stopping) {
                         p->stopping = true;
                         stop_deadline = now_ms() + o->drain_timeout_ms;
@@ -592,7 +502,7 @@ int proxy_run(const struct proxy_opts *o)
             break;
         }
     }
-    log_counters(p, "stopped");
+    relay_log_counters(p, "stopped");
     if (p->lst.fd >= 0)
         close(p->lst.fd);
     if (p->st.fd >= 0)

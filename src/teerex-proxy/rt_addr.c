@@ -13,7 +13,8 @@
 
 static TR_RESULT parse_port(const char *s, uint64_t max, uint32_t *out)
 {
-    uint64_t v;
+    uint64_t v = 0;
+    *out = 0;
     tr_result r = tr_parse_u64(s, max, &v);
     TR_ENSURE(*s != 0, TR_ERR_RT_ADDR_SYNTAX);
     TR_ENSURE(tr_ok(r), TR_ERR_RT_ADDR_RANGE);
@@ -41,7 +42,7 @@ static TR_RESULT parse_tcp(const char *rest, struct rt_addr *a)
         memcpy(host, rest, hl);
         host[hl] = 0;
     }
-    uint32_t port;
+    uint32_t port = 0;
     TR_GUARD(parse_port(colon + 1, 65535, &port));
     memset(&a->ss, 0, sizeof(a->ss));
     struct sockaddr_in *v4 = (struct sockaddr_in *)&a->ss;
@@ -105,7 +106,7 @@ static TR_RESULT parse_vsock(const char *rest, struct rt_addr *a)
         a->cid_auto = true;
         return TR_SUCCESS;
     }
-    uint32_t c;
+    uint32_t c = 0;
     if (!strcmp(cid, "any")) {
         c = RT_VSOCK_CID_ANY;
     } else {

@@ -1,4 +1,5 @@
 /* Phase reporting and the progress line of the teerex CLI (cli_report.h). */
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,13 @@ double cli_now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+void cli_backoff(int attempt)
+{
+    struct timespec ts = {.tv_sec = attempt, .tv_nsec = 0};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 void cli_report_init(struct cli_report *r, int json)

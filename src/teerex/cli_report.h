@@ -42,4 +42,10 @@ double cli_report_phase_ms(const struct cli_report *r, const char *name); /* -1 
 /* Monotonic seconds. */
 double cli_now(void);
 
+/* The SDK's retry policy: 2 retries on network errors and 5xx. */
+#define CLI_MAX_RETRIES 2
+/* Sleeps before retry number `attempt` (1 s, 2 s): long enough for a load
+ * balancer's health check to notice a dead instance. */
+void cli_backoff(int attempt);
+
 #endif

@@ -78,14 +78,26 @@ tr_result cli_session_attest(const struct cli_session_opts *o, struct cli_report
     tr_hex_to_str(nonce, sizeof(nonce), nonce_hex);
     TR_TRY(cli_url_join(o->url, "/attestation?nonce=", &url));
     TR_TRY(tr_buf_append(&url, nonce_hex, sizeof(nonce_hex)));
-    TR_TRY(cli_http_get((const char *)url.data, &o->http, &resp));
-    s->fetch_ms = (cli_now() - t0) * 1000.0;
-    if (resp.status != 200) {
-        char msg[160];
-        cli_parse_error(resp.body.data, resp.body.len, msg, sizeof(msg));
-        cli_report_note(rep, "GET /attestation: HTTP %ld %s", resp.status, msg);
-        TR_FAIL(TR_ERR_CLIENT_HTTP_STATUS);
+    /* Like POST /prove: up to 2 retries on network errors and 5xx. */
+    for (int attempt = 0;; attempt++) {
+        tr_result r = cli_http_get((const char *)url.data, &o->http, &resp);
+        if (tr_ok(r) && resp.status == 200)
+            break;
+        if (!tr_ok(r) && r.err != TR_ERR_CLIENT_NETWORK)
+            TR_FAIL(r.err);
+        if (tr_ok(r)) {
+            char msg[160];
+            cli_parse_error(resp.body.data, resp.body.len, msg, sizeof(msg));
+            cli_report_note(rep, "GET /attestation: HTTP %ld %s", resp.status, msg);
+        } else {
+            cli_report_note(rep, "GET /attestation: %s", resp.error);
+        }
+        if ((tr_ok(r) && resp.status < 500) || attempt == CLI_MAX_RETRIES)
+            TR_FAIL(tr_ok(r) ? TR_ERR_CLIENT_HTTP_STATUS : TR_ERR_CLIENT_NETWORK);
+        cli_report_note(rep, "retrying (%d of %d)", attempt + 1, CLI_MAX_RETRIES);
+        cli_backoff(attempt + 1);
     }
+    s->fetch_ms = (cli_now() - t0) * 1000.0;
     TR_TRY(cli_parse_attestation(resp.body.data, resp.body.len, &a));
     s->mode = a.mode;
     if (a.mode == CLI_MODE_STANDARD) {
@@ -105,8 +117,6 @@ tr_result cli_session_attest(const struct cli_session_opts *o, struct cli_report
 out:
     if (!tr_ok(res))
         cli_session_free(s);
-    if (!tr_ok(res) && res.err == TR_ERR_CLIENT_NETWORK)
-        cli_report_note(rep, "GET /attestation: %s", resp.error);
     cli_attestation_free(&a);
     cli_http_response_free(&resp);
     tr_buf_free(&url);

@@ -5,7 +5,6 @@
  * restarted with a new key, or a load balancer moved us to another one). */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -17,7 +16,6 @@
 #include "teerex/limits.h"
 #include "teerex/secmem.h"
 
-#define MAX_RETRIES 2
 #define PROVE_TIMEOUT_MS (5L * 60 * 1000) /* the SDK waits up to 5 minutes */
 
 struct outcome {
@@ -28,14 +26,6 @@ struct outcome {
     char server_error[200];
     char bb_dir[4200];
 };
-
-static void backoff(int attempt)
-{
-    /* 1 s, 2 s: long enough for a load balancer's health check to notice a
-     * dead instance before we come back. */
-    struct timespec ts = {.tv_sec = attempt, .tv_nsec = 0};
-    nanosleep(&ts, NULL);
-}
 
 static int is_decrypt_failure(const char *msg)
 {
@@ -132,11 +122,11 @@ static tr_result run(const struct prove_opts *o, struct cli_report *rep, struct 
             }
         }
         if (retry) {
-            if (retries == MAX_RETRIES)
+            if (retries == CLI_MAX_RETRIES)
                 TR_FAIL(tr_ok(r) ? TR_ERR_CLIENT_HTTP_STATUS : TR_ERR_CLIENT_NETWORK);
             retries++;
-            cli_report_note(rep, "retrying (%d of %d)", retries, MAX_RETRIES);
-            backoff(retries);
+            cli_report_note(rep, "retrying (%d of %d)", retries, CLI_MAX_RETRIES);
+            cli_backoff(retries);
         }
     }
     TR_TRY(cli_parse_proof(oc->resp.body.data, oc->resp.body.len, &oc->proof));

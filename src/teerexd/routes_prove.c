@@ -169,6 +169,7 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
     atomic_fetch_add(&s->inflight, 1);
     bool queued = false;
 
+    size_t body_bytes = rq->body.len;
     tr_result r = http_prove_body_parse(rq->body.data, rq->body.len, &cipher);
     tr_buf_free(&rq->body);
     if (r.err == TR_ERR_HTTP_BODY_NOT_JSON) {
@@ -234,10 +235,12 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
         goto out;
     }
     metrics_observe_prove(po.prove_ms);
-    tr_log(TR_LOG_INFO, "prove_done", "{s:s,s:s,s:I,s:I,s:I}", "requestId", rq->id, "version",
-           label, "decrypt_ms", (json_int_t)decrypt_ms, "prove_ms", (json_int_t)po.prove_ms,
-           "proof_bytes", (json_int_t)po.proof.len);
     ret = reply_proof(c, rq, &po, decrypt_ms, label);
+    /* total_ms: request head to queued response (includes reading the body). */
+    tr_log(TR_LOG_INFO, "prove_done", "{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "requestId", rq->id,
+           "version", label, "decrypt_ms", (json_int_t)decrypt_ms, "prove_ms",
+           (json_int_t)po.prove_ms, "total_ms", (json_int_t)(mono_ms() - rq->t_start_ms),
+           "body_bytes", (json_int_t)body_bytes, "proof_bytes", (json_int_t)po.proof.len);
 out:
     if (queued)
         prove_queue_leave(&s->queue);

@@ -321,6 +321,7 @@ static enum MHD_Result handle(struct server *s, bool admin, struct MHD_Connectio
         rq->admin = admin;
         rq->route = classify(url, method, admin);
         rq->upload_err = TR_OK;
+        rq->t_start_ms = mono_ms();
         request_id(c, rq->id);
         tr_buf_init(&rq->body, s->cfg.max_body_bytes + 1);
         *con_cls = rq;

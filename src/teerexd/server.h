@@ -54,6 +54,7 @@ struct request {
     struct versions_upload *upload;
     uint64_t upload_bytes;
     int32_t upload_err;
+    uint64_t t_start_ms; /* request head complete */
 };
 
 uint64_t mono_ms(void);

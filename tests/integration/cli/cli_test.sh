@@ -49,7 +49,7 @@ check "no args" 2 "$CLI" prove
 check "help" 0 "$CLI" prove --help
 check "bad url" 2 "$CLI" prove --url ftp://x --input "$W/input"
 check "bad pcr" 2 "$CLI" prove --url "$BASE" --input "$W/input" --pcr 0=zz
-check "bad pcr index" 2 "$CLI" prove --url "$BASE" --input "$W/input" --pcr 40=$(printf '0%.0s' $(seq 96))
+check "bad pcr index" 2 "$CLI" prove --url "$BASE" --input "$W/input" --pcr "40=$(printf '0%.0s' $(seq 96))"
 check "bad expect-bb" 2 "$CLI" prove --url "$BASE" --input "$W/input" --expect-bb ../x=00
 check "bad scheme" 2 "$CLI" prove --url "$BASE" --input "$W/input" --scheme plonk
 check "bad max-age" 2 "$CLI" prove --url "$BASE" --input "$W/input" --max-age 5parsecs
@@ -71,6 +71,8 @@ expect "refused before sending" '[ ! -e "$W/p3" ]'
 # retries and re-attestation
 check "flaky: 503 then ok" 0 prove --url "$(url flaky)" --input "$W/input" --out "$W/p4" --json
 expect "flaky attempts" 'grep -q "\"attempts\":2" "$W/out" && proof_ok "$W/p4"'
+check "flaky attestation: 502 then ok" 0 prove --url "$(url flakyattest)" --input "$W/input" --out "$W/p4b"
+expect "flaky attestation retried" 'grep -q "GET /attestation: HTTP 502" "$W/err" && proof_ok "$W/p4b"'
 check "down: 500 x3" 4 prove --url "$(url down)" --input "$W/input" --out "$W/p5" --json
 expect "down attempts" 'grep -q "\"attempts\":3" "$W/out" && grep -q "prover failed" "$W/out"'
 check "rotate: re-attest" 0 prove --url "$(url rotate)" --input "$W/input" --out "$W/p6" --json
@@ -93,7 +95,9 @@ mkdir -p "$W/circuit"
 head -c 3000 /dev/urandom >"$W/circuit/program.json"
 head -c 700 /dev/urandom >"$W/circuit/witness.gz"
 check "ultra_honk dir" 0 prove --url "$(url uh)" --input "$W/circuit" --scheme ultra_honk --out "$W/uh.bin"
+# shellcheck disable=SC2034 # PH and WH are read by expect's eval
 PH=$(sha256sum <"$W/circuit/program.json" | cut -c1-64)
+# shellcheck disable=SC2034
 WH=$(sha256sum <"$W/circuit/witness.gz" | cut -c1-64)
 expect "uh proof" '[ "$(od -An -tx1 -v "$W/uh.bin" | tr -d " \n")" = "00000002$PH$WH" ]'
 expect "uh bb proof (no header)" '[ "$(od -An -tx1 -v "$W/uh.bin.bb/proof" | tr -d " \n")" = "$PH$WH" ]'
@@ -108,6 +112,51 @@ expect "health json fields" 'grep -q "\"available_versions\":\"5.0.0\"" "$W/out"
 check "health unhealthy" 4 "$CLI" health "$(url unhealthy)"
 check "health unreachable" 3 "$CLI" health http://127.0.0.1:1
 check "health usage" 2 "$CLI" health
+
+# nitro-emulated teerexd (when built): the attestation is verified before
+# anything is sent, each failure class has its exit code, and the input is
+# encrypted to the attested key. The prover is a fake that returns
+# sha256(input) twice.
+TEEREXD=$B/src/teerexd/teerexd
+if [ -x "$TEEREXD" ]; then
+  cat >"$W/fake-bb" <<'FAKE'
+#!/bin/sh
+in=""; out=""
+while [ $# -gt 0 ]; do
+  case "$1" in --ivc_inputs_path) in=$2; shift ;; -o) out=$2; shift ;; esac
+  shift
+done
+mkdir -p "$out"
+h=$(openssl dgst -sha256 -binary "$in" | od -An -tx1 -v | tr -d ' \n')
+printf '%s%s' "$h" "$h" | sed 's/../\\x&/g' | xargs -0 printf > "$out/proof"
+FAKE
+  chmod +x "$W/fake-bb"
+  mkdir -p "$W/emu" "$W/bbv/9.9.9"
+  cp "$W/fake-bb" "$W/bbv/9.9.9/bb"
+  BBSHA=$(sha256sum <"$W/fake-bb" | cut -c1-64)
+  NPORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  env LISTEN="tcp:127.0.0.1:$NPORT" TEE_MODE=nitro-emulated NSM_EMU_DIR="$W/emu" NSM_EMU_PCR0_FILE="$W/fake-bb" \
+    BB_BINARY_PATH="$W/fake-bb" BB_VERSIONS_DIR="$W/bbv" PROVE_WORK_DIR="$W" LOG_LEVEL=warn \
+    "${VG[@]}" "$TEEREXD" >"$W/teerexd.log" 2>&1 &
+  TD=$!
+  for _ in $(seq 600); do "$CLI" health "http://127.0.0.1:$NPORT" >/dev/null 2>&1 && break; sleep 0.1; done
+  NURL=http://127.0.0.1:$NPORT
+  P0=$(sha384sum <"$W/fake-bb" | cut -c1-96)
+  ROOT=(--root "$W/emu/root.pem")
+  check "nitro ok" 0 prove --url "$NURL" --input "$W/input" --out "$W/n1" "${ROOT[@]}" \
+    --require-attestation --pcr "0=$P0" --expect-bb "9.9.9=$BBSHA" --aztec-version 9.9.9 --json
+  expect "nitro proof" 'proof_ok "$W/n1" && grep -q "\"pcr0\":\"$P0\"" "$W/out" && ! grep -q STANDARD "$W/err"'
+  check "nitro: AWS root only -> chain" 12 prove --url "$NURL" --input "$W/input" --out "$W/n2"
+  check "nitro: wrong PCR0" 15 prove --url "$NURL" --input "$W/input" --out "$W/n3" "${ROOT[@]}" \
+    --pcr "0=$(printf 'ab%.0s' $(seq 48))"
+  check "nitro: bb not attested" 18 prove --url "$NURL" --input "$W/input" --out "$W/n4" "${ROOT[@]}" \
+    --expect-bb "9.9.9=$(printf 'cd%.0s' $(seq 32))"
+  check "nitro: max-age" 0 prove --url "$NURL" --input "$W/input" --out "$W/n5" "${ROOT[@]}" --max-age 2m
+  expect "nothing sent on failure" '[ ! -e "$W/n2" ] && [ ! -e "$W/n3" ] && [ ! -e "$W/n4" ]'
+  kill "$TD"; wait "$TD" 2>/dev/null || true
+else
+  echo "note: teerexd not built: nitro-emulated checks skipped"
+fi
 
 echo "$pass passed, $failed failed"
 [ "$failed" = 0 ]

@@ -29,7 +29,8 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; 
 
 # --- synthetic inputs (AWS's blobs are not needed) ---
 "$PY" -c "import hashlib; open('bzImage','wb').write(b''.join(hashlib.sha256(b'%d' % i).digest() for i in range(9375)))"
-printf 'reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux' > cmdline
+printf 'reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux\n' > cmdline
+printf 'reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux' > cmdline.trimmed
 printf '#!aws-init\n%s' "$(head -c 4000 /dev/zero | tr '\0' 'i')" > init
 printf 'nsm-module' > nsm.ko
 mkdir -p root/etc root/usr/lib
@@ -85,11 +86,11 @@ check "sections: kernel, cmdline, metadata, 2 ramdisks" \
   test "$(jget A.json "['types']")" = "[1, 2, 5, 3, 3]"
 check "CRC-32 equals python zlib.crc32" test "$(jget A.json "['crc']")" = "$(jget A.json "['zlib_crc']")"
 check "kernel section is the kernel file" cmp -s A.kernel1 bzImage
-check "cmdline section is the cmdline file" cmp -s A.cmdline1 cmdline
+check "cmdline section is the cmdline file, trimmed as nitro-cli does" cmp -s A.cmdline1 cmdline.trimmed
 check "PCR0 = openssl extend(kernel|cmdline|ramdisks)" \
-  test "$(jget a.pcrs.json "['PCR0']")" = "$(extend bzImage cmdline A.ramdisk1 A.ramdisk2)"
+  test "$(jget a.pcrs.json "['PCR0']")" = "$(extend bzImage cmdline.trimmed A.ramdisk1 A.ramdisk2)"
 check "PCR1 = extend(kernel|cmdline|bootstrap ramdisk)" \
-  test "$(jget a.pcrs.json "['PCR1']")" = "$(extend bzImage cmdline A.ramdisk1)"
+  test "$(jget a.pcrs.json "['PCR1']")" = "$(extend bzImage cmdline.trimmed A.ramdisk1)"
 check "PCR2 = extend(customer ramdisk)" \
   test "$(jget a.pcrs.json "['PCR2']")" = "$(extend A.ramdisk2)"
 check "build stdout carries the same Measurements" \

@@ -3,6 +3,8 @@
 # where lo is down exactly as in a Nitro enclave, and ports cannot clash
 # with other tests.
 # shellcheck shell=bash
+# Variables set here are used by the scripts that source this file.
+# shellcheck disable=SC2034
 
 : "${TR_BUILD_DIR:?TR_BUILD_DIR is not set (run through ctest)}"
 : "${TR_SOURCE_DIR:?TR_SOURCE_DIR is not set (run through ctest)}"
@@ -29,8 +31,9 @@ enter_netns() {
   if [ -z "${TR_IN_NETNS:-}" ]; then
     [ "$(id -u)" = 0 ] || skip "needs root for unshare -n"
     command -v unshare >/dev/null || skip "unshare not installed"
-    unshare -n true 2>/dev/null || skip "unshare -n not permitted here"
-    TR_IN_NETNS=1 exec unshare -n "$0" "$@"
+    unshare -n -m true 2>/dev/null || skip "unshare -n -m not permitted here"
+    # A private mount namespace too: the rootfs test mounts /proc in its chroot.
+    TR_IN_NETNS=1 exec unshare -n -m --propagation private "$0" "$@"
   fi
 }
 
@@ -56,7 +59,8 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   for p in "${KILL_AFTER[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [ -n "${TR_KEEP_WORK:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
+  if mountpoint -q "$WORK/rootfs/proc" 2>/dev/null; then umount "$WORK/rootfs/proc"; fi
+  if [ -n "${TR_KEEP_WORK:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 
 # The server under init: teerexd when built, else the node stand-in.
@@ -74,6 +78,7 @@ pick_server() {
   SERVER_ENV="env = PORT=$port
 env = HOST=127.0.0.1
 env = TEE_MODE=standard
+env = LOG_LEVEL=debug
 env = LISTEN=tcp:127.0.0.1:$port"
   note "server under init: $SERVER_KIND"
 }

@@ -31,8 +31,7 @@ start_echo() { # CID [HOLD]
   node "$HERE_PROXY/echo_server.js" "127.0.0.$1" 5000 "$WORK/echo.log" "${2:-0}" > "$WORK/echo$1.log" 2>&1 &
   ECHO_PID=$!
   PIDS+=("$ECHO_PID")
-  local i
-  for i in $(seq 200); do [ -f "$WORK/echo.log.ready" ] && return 0; sleep 0.02; done
+  for _ in $(seq 200); do [ -f "$WORK/echo.log.ready" ] && return 0; sleep 0.02; done
   fail "echo server on 127.0.0.$1 did not start"
 }
 
@@ -41,8 +40,7 @@ start_proxy() { # extra args
     --vsock-over-tcp --status tcp:127.0.0.1:4001 "$@" > "$WORK/proxy.log" 2>&1 &
   PROXY_PID=$!
   PIDS+=("$PROXY_PID")
-  local i
-  for i in $(seq 200); do
+  for _ in $(seq 200); do
     curl -s -m 1 -o /dev/null http://127.0.0.1:4001/ && return 0
     sleep 0.02
   done
@@ -180,17 +178,19 @@ teerexd)
   PIDS+=("$!")
   start_proxy
   wait_http http://127.0.0.1:4000/health 10000 || fail "teerexd /health through the proxy"
-  curl -s -m 5 --interface 10.9.8.7 -o /dev/null http://127.0.0.1:4000/health
-  sleep 0.3
-  grep -q '10\.9\.8\.7' "$WORK/teerexd.log" || fail "client IP 10.9.8.7 not in teerexd's log"
   # Rate limit: POST /prove is limited per client IP (10 per hour).
   codes=""
-  for i in $(seq 12); do
+  for _ in $(seq 12); do
     codes="$codes $(curl -s -m 10 --interface 10.9.8.7 -o /dev/null -w '%{http_code}' \
       -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:4000/prove)"
   done
   note "POST /prove x12 from 10.9.8.7: $codes"
   echo "$codes" | grep -q 429 || fail "no 429 for one client IP behind the proxy"
+  # teerexd saw the address carried by the PROXY v2 header, not the proxy's.
+  grep '"event":"rate_limited"' "$WORK/teerexd.log" | grep -q '"client":"10.9.8.7"' ||
+    fail "client IP 10.9.8.7 not in teerexd's rate_limited log line"
+  n429=$(echo "$codes" | tr ' ' '\n' | grep -c 429 || true)
+  [ "$n429" = 2 ] || fail "expected exactly requests 11 and 12 limited (10 per window), got $n429"
   # Another client IP is not limited by the first one's requests.
   ip addr add 10.9.8.8/32 dev lo
   c=$(curl -s -m 10 --interface 10.9.8.8 -o /dev/null -w '%{http_code}' \

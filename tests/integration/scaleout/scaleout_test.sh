@@ -160,12 +160,12 @@ grep -q '"attempts":' "$W/cli-B-1.json" || fail "phase B: C CLI JSON lacks attem
 # ---- bench (optional) ----
 if [ "${SCALEOUT_BENCH:-0}" = 1 ]; then
   bench() { # label, clients, proofs each
-    local label=$1 n=$2 k=$3 t i j
+    local label=$1 n=$2 k=$3 t i
     echo "${BENCH_DELAY:-0.2}" >"$W/delay"
     head -c 2048 /dev/urandom >"$W/bench-in"
     t=$(date +%s%N)
     for i in $(seq 1 "$n"); do
-      ( for j in $(seq 1 "$k"); do
+      ( for _ in $(seq 1 "$k"); do
           TEEREX_LOCAL_ADDRESS=127.0.1.$i "$CLI" prove --url "$LB" --input "$W/bench-in" \
             --out "$W/bench-out-$i" >/dev/null 2>&1 || echo fail >>"$W/bench-fail"
         done ) &

@@ -313,6 +313,34 @@ try {
 }
 writeFileSync(`${bbDir}/mode`, 'ok');
 
+// ---- H. unix-socket listeners (public + admin) ----
+const uget = (sock, path, method = 'GET', body) => new Promise((res) => {
+  const rq = http.request({ socketPath: sock, path, method, headers: { 'Content-Type': 'application/json' } }, (resp) => {
+    let d = '';
+    resp.on('data', (c) => { d += c; });
+    resp.on('end', () => res({ status: resp.statusCode, body: d }));
+  });
+  rq.on('error', () => res({ status: 0, body: '' }));
+  if (body) rq.write(body);
+  rq.end();
+});
+const pubSock = `${root}/pub.sock`, admSock = `${root}/adm.sock`;
+const u = await startServer({ ...base, LISTEN: `unix:${pubSock},tcp:127.0.0.1:0`, ADMIN_LISTEN: `unix:${admSock}`,
+  RATE_LIMIT_MAX: '1' });
+try {
+  check((await uget(pubSock, '/health')).status === 200, 'unix listener serves /health');
+  check((await uget(pubSock, '/admin/versions')).status === 404, 'no admin API on the public unix listener');
+  check((await uget(admSock, '/admin/versions')).status === 200, 'admin API on the admin unix listener');
+  check((await uget(admSock, '/attestation')).status === 404, 'no public API on the admin listener');
+  const codes = [];
+  for (let i = 0; i < 3; i++) codes.push((await uget(pubSock, '/prove', 'POST', '{}')).status);
+  check(codes.every((x) => x === 400), 'unix-socket clients are local (rate-limit exempt)', codes);
+} finally {
+  const ex = await u.stop();
+  check(ex && ex.code === 0, 'unix server exit 0', ex);
+  check(!existsSync(pubSock) && !existsSync(admSock), 'unix sockets removed at exit');
+}
+
 // ---- G. start-up failures ----
 const n = await startServer({ ...base, TEE_MODE: 'bogus' }, { expectExit: true });
 check(n.exited && n.exited.code === 3 && /TEE_MODE=bogus/.test(n.stderr), 'unknown TEE_MODE -> exit 3', n.exited);

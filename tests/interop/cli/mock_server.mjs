@@ -9,6 +9,7 @@
 // http://127.0.0.1:PORT/<scenario>-<id>/attestation ... (id separates state).
 //   ok          standard mode; the proof is sha256(plaintext) twice
 //   flaky       the first POST /prove answers 503, then ok
+//   flakyattest the first GET /attestation answers 502 (not JSON), then ok
 //   down        every POST /prove answers 500
 //   rotate      the key changes after the first /attestation (a restart):
 //               the first POST gets `400 Failed to decrypt`, ok after re-attest
@@ -74,6 +75,7 @@ async function handle(req, res, body) {
   }
   if (req.method === 'GET' && path === '/attestation') {
     s.attests++;
+    if (scenario === 'flakyattest' && s.attests === 1) return send(res, 502, '<html>bad gateway</html>');
     if ((scenario === 'rotate' && s.attests === 1) || scenario === 'rotate2') {
       // Serve the current key, then "restart" with a new one.
       const served = s.key.armored;

@@ -112,6 +112,8 @@ for (const size of SIZES) {
     if (size === BIG && cname === 'zip') continue; // zlib covers deflate at this size
     const plain = payload(size, cname !== 'none');
     for (const aeadProtect of [true, false]) {
+      // 16 MiB: compressed only once (GCM); uncompressed with GCM and OCB.
+      if (size === BIG && cname !== 'none' && !aeadProtect) continue;
       const enc = await openpgp.encrypt({
         message: await openpgp.createMessage({ binary: plain }), encryptionKeys: ourKey,
         format: 'binary', config: { aeadProtect, preferredCompressionAlgorithm: calgo,
@@ -119,6 +121,7 @@ for (const size of SIZES) {
       weDecrypt(enc, plain, `v2 size=${size} ${cname} aeadProtect=${aeadProtect} (${aeadProtect ? 'gcm' : 'ocb'})`);
     }
     // SEIPD v1 (+ PKESK v3): a session key without an AEAD mode.
+    if (size === BIG && cname !== 'none') continue;
     const enc1 = await openpgp.encrypt({
       message: await openpgp.createMessage({ binary: plain }), encryptionKeys: ourKey, format: 'binary',
       sessionKey: { data: new Uint8Array(randomBytes(32)), algorithm: 'aes256' },

@@ -15,6 +15,15 @@
 #include "teerex/cose.h"
 #include "teerex/nsm.h"
 
+/* Under valgrind (TR_VALGRIND=1, ~50x slower) the matrix runs on one real
+ * and the emulated document, and truncation steps through the lengths with
+ * a stride (plus the first and last 64 bytes); gcc and ASan runs do it all. */
+static bool slow_mode(void)
+{
+    const char *v = getenv("TR_VALGRIND");
+    return v != NULL && strcmp(v, "1") == 0;
+}
+
 struct subject {
     const char *name;
     uint8_t *doc;
@@ -356,7 +365,10 @@ static void run_envelope_matrix(const struct subject *s, const struct parts *p, 
     EXPECT_CODE(s, b, TR_ERR_ATTEST_INVALID_COSE, "5-element array");
     /* truncated at every length */
     int wrong = 0;
+    size_t stride = slow_mode() ? 41 : 1;
     for (size_t n = 0; n < s->len; n++) {
+        if (stride > 1 && n > 64 && n + 64 < s->len && n % stride != 0)
+            continue;
         if (verify(s, s->doc, n) != TR_ERR_ATTEST_INVALID_COSE)
             wrong++;
     }
@@ -446,7 +458,8 @@ static const char *const REAL[] = {
 
 static void test_real(void)
 {
-    for (size_t i = 0; i < sizeof(REAL) / sizeof(REAL[0]); i++) {
+    size_t n = slow_mode() ? 1 : sizeof(REAL) / sizeof(REAL[0]);
+    for (size_t i = 0; i < n; i++) {
         char path[512];
         snprintf(path, sizeof(path), "%s/nitro-docs/%s.cose", tu_shared(), REAL[i]);
         struct subject s = {REAL[i], NULL, 0, ATTEST_EXPECT_INIT};

@@ -160,6 +160,24 @@ static void test_degenerate(void)
     EXPECT_ERR(eif_parse(zeros, sizeof(zeros), NULL), TR_ERR_NULL_ARG);
 }
 
+static void test_metadata_json(void)
+{
+    struct tr_buf b;
+    tr_buf_init(&b, 4096);
+    struct eif_meta_info m = {"teerex", "v1.2.3", "6.1.0", 1700000000};
+    EXPECT_OK(eif_meta_json(&m, &b));
+    EXPECT_OK(tr_buf_append_u8(&b, 0));
+    EXPECT_STR_EQ((const char *)b.data,
+                  "{\"ImageName\":\"teerex\",\"ImageVersion\":\"v1.2.3\",\"BuildMetadata\":"
+                  "{\"BuildTime\":\"2023-11-14T22:13:20+00:00\",\"BuildTool\":\"teerex-eif\","
+                  "\"BuildToolVersion\":\"" TEEREX_TEST_VERSION "\",\"OperatingSystem\":\"Linux\","
+                  "\"KernelVersion\":\"6.1.0\"},\"DockerInfo\":null,\"CustomMetadata\":null}");
+    tr_buf_clear(&b);
+    struct eif_meta_info neg = {NULL, NULL, NULL, -1};
+    EXPECT_ERR(eif_meta_json(&neg, &b), TR_ERR_BAD_NUMBER);
+    tr_buf_free(&b);
+}
+
 int main(void)
 {
     tu_fill(kernel, sizeof(kernel), 1);
@@ -168,5 +186,6 @@ int main(void)
     RUN_TEST(test_round_trip);
     RUN_TEST(test_rejections);
     RUN_TEST(test_degenerate);
+    RUN_TEST(test_metadata_json);
     return TEST_SUMMARY();
 }

@@ -126,10 +126,23 @@ static void test_metadata_not_measured(void)
     EXPECT_MEM_EQ(&a, &b, sizeof(a));
 }
 
+static void test_cmdline_trim(void)
+{
+    static const char text[] = " \t console=ttyS0 reboot=k\n\r\n";
+    struct tr_slice s = eif_cmdline_trim((const uint8_t *)text, sizeof(text) - 1);
+    EXPECT_EQ(s.len, strlen("console=ttyS0 reboot=k"));
+    EXPECT_MEM_EQ(s.ptr, "console=ttyS0 reboot=k", s.len);
+    s = eif_cmdline_trim((const uint8_t *)" \n ", 3);
+    EXPECT_EQ(s.len, 0);
+    s = eif_cmdline_trim(NULL, 0);
+    EXPECT_EQ(s.len, 0);
+}
+
 int main(void)
 {
     RUN_TEST(test_pcrs);
     RUN_TEST(test_one_byte_of_app);
     RUN_TEST(test_metadata_not_measured);
+    RUN_TEST(test_cmdline_trim);
     return TEST_SUMMARY();
 }

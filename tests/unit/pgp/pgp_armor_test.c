@@ -46,29 +46,39 @@ static void test_variants(void)
     /* No checksum line, no blank line after BEGIN. */
     EXPECT_OK(dearmor_str("-----BEGIN PGP MESSAGE-----\naGVsbG8=\n-----END PGP MESSAGE-----", &b));
     EXPECT_EQ(b.len, 5);
-    EXPECT_ERR(dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsbG8=\n=R/WL\n-----END PGP MESSAGE-----\n", &b),
-               TR_ERR_PGP_BAD_CRC);
-    EXPECT_ERR(dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsbG8=\n=R/W\n-----END PGP MESSAGE-----\n", &b),
-               TR_ERR_PGP_BAD_ARMOR);
-    EXPECT_ERR(dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsbG8=\n-----END PGP SIGNATURE-----\n", &b),
-               TR_ERR_PGP_BAD_ARMOR);
+    EXPECT_ERR(
+        dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsbG8=\n=R/WL\n-----END PGP MESSAGE-----\n",
+                    &b),
+        TR_ERR_PGP_BAD_CRC);
+    EXPECT_ERR(
+        dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsbG8=\n=R/W\n-----END PGP MESSAGE-----\n",
+                    &b),
+        TR_ERR_PGP_BAD_ARMOR);
+    EXPECT_ERR(
+        dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsbG8=\n-----END PGP SIGNATURE-----\n", &b),
+        TR_ERR_PGP_BAD_ARMOR);
     EXPECT_ERR(dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsbG8=\n", &b), TR_ERR_PGP_BAD_ARMOR);
-    EXPECT_ERR(dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsb*8=\n-----END PGP MESSAGE-----\n", &b),
-               TR_ERR_PGP_BAD_ARMOR);
+    EXPECT_ERR(
+        dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsb*8=\n-----END PGP MESSAGE-----\n", &b),
+        TR_ERR_PGP_BAD_ARMOR);
     EXPECT_ERR(dearmor_str("-----BEGIN PGP MESSAGE-----\n\n-----END PGP MESSAGE-----\n", &b),
                TR_ERR_PGP_BAD_ARMOR);
-    EXPECT_ERR(dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsbG8=\n-----END PGP MESSAGE-----\nx\n", &b),
-               TR_ERR_TRAILING);
+    EXPECT_ERR(
+        dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsbG8=\n-----END PGP MESSAGE-----\nx\n", &b),
+        TR_ERR_TRAILING);
     EXPECT_ERR(dearmor_str("BEGIN PGP MESSAGE\n", &b), TR_ERR_PGP_BAD_ARMOR);
     EXPECT_ERR(dearmor_str("", &b), TR_ERR_PGP_BAD_ARMOR);
     /* Data after the checksum line. */
-    EXPECT_ERR(dearmor_str("-----BEGIN PGP MESSAGE-----\n\n=R/WK\naGVsbG8=\n-----END PGP MESSAGE-----\n", &b),
-               TR_ERR_PGP_BAD_ARMOR);
+    EXPECT_ERR(
+        dearmor_str("-----BEGIN PGP MESSAGE-----\n\n=R/WK\naGVsbG8=\n-----END PGP MESSAGE-----\n",
+                    &b),
+        TR_ERR_PGP_BAD_ARMOR);
     /* The output cap applies. */
     struct tr_buf small;
     tr_buf_init(&small, 3);
-    EXPECT_ERR(dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsbG8=\n-----END PGP MESSAGE-----\n", &small),
-               TR_ERR_TOO_BIG);
+    EXPECT_ERR(
+        dearmor_str("-----BEGIN PGP MESSAGE-----\n\naGVsbG8=\n-----END PGP MESSAGE-----\n", &small),
+        TR_ERR_TOO_BIG);
     EXPECT_EQ(small.len, 0);
     tr_buf_free(&small);
     tr_buf_free(&b);

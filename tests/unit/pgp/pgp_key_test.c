@@ -70,7 +70,8 @@ static void test_shape_and_determinism(void)
     EXPECT_EQ(sa.ptr[l.off[0] + 7], PGP_PK_EDDSA_LEGACY);
     EXPECT_EQ(sa.ptr[l.off[3] + 7], PGP_PK_ECDH);
     const uint8_t *kdf = sa.ptr + l.off[3] + l.len[3] - 4;
-    EXPECT_TRUE(kdf[0] == 3 && kdf[1] == 1 && kdf[2] == PGP_HASH_SHA256 && kdf[3] == PGP_SYM_AES128);
+    EXPECT_TRUE(kdf[0] == 3 && kdf[1] == 1 && kdf[2] == PGP_HASH_SHA256 &&
+                kdf[3] == PGP_SYM_AES128);
     /* The user ID is the name, and the positive certification says so. */
     EXPECT_MEM_EQ(sa.ptr + l.off[1] + 2, "TEE-Rex", 7);
     EXPECT_EQ(sa.ptr[l.off[2] + 3], PGP_SIGTYPE_POSITIVE_CERT);

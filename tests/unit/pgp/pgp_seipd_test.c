@@ -7,7 +7,7 @@
 #include "pgp/pgp_internal.h"
 #include "pgp_test_util.h"
 
-static uint8_t SK[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static uint8_t SK[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                          17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 /* Encrypts `n` pattern octets as a SEIPD v2 packet and returns its body. */
@@ -127,7 +127,8 @@ static void test_v2_tampering(void)
     b[0] = 2;
     sk.version = 3; /* a v3 PKESK's key with a v2 SEIPD */
     EXPECT_ERR(dec(body, &sk, &n), TR_ERR_PGP_VERSION_MISMATCH);
-    EXPECT_ERR(pgp_seipd_encrypt_v2(SK, 32, 17, tr_slice_of(SK, 1), &pkt), TR_ERR_PGP_BAD_CHUNK_SIZE);
+    EXPECT_ERR(pgp_seipd_encrypt_v2(SK, 32, 17, tr_slice_of(SK, 1), &pkt),
+               TR_ERR_PGP_BAD_CHUNK_SIZE);
     tr_buf_free(&pkt);
     tr_buf_free(&m);
 }

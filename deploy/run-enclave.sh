@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Starts the enclave: sizes its memory from the EIF, makes sure the allocator
+# has enough, terminates an older enclave of the same name, prints the CID.
+#   deploy/run-enclave.sh [--eif FILE] [--name NAME] [--cpus N] [--memory MIB] [--debug]
+# Env: TEEREX_EIF, TEEREX_ENCLAVE_NAME, TEEREX_CPUS, TEEREX_MEMORY_MIB, TEEREX_DEBUG=1.
+# --debug attaches a console (nitro-cli console) but the attestation document
+# then carries all-zero PCRs: clients pinning PCRs will (rightly) refuse it.
+# Exit codes: 0 running, 1 failed, 2 usage.
+set -euo pipefail
+eif=${TEEREX_EIF:-/var/lib/teerex/teerex.eif}
+name=${TEEREX_ENCLAVE_NAME:-teerex}
+cpus=${TEEREX_CPUS:-2}
+memory=${TEEREX_MEMORY_MIB:-4096} # bb needs room to prove; raised to the EIF minimum when lower
+debug=${TEEREX_DEBUG:-0}
+allocator=${TEEREX_ALLOCATOR_YAML:-/etc/nitro_enclaves/allocator.yaml}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --eif) eif=$2; shift 2 ;;
+    --name) name=$2; shift 2 ;;
+    --cpus) cpus=$2; shift 2 ;;
+    --memory) memory=$2; shift 2 ;;
+    --debug) debug=1; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "run-enclave: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+die() { echo "run-enclave: $*" >&2; exit 1; }
+[ -f "$eif" ] || die "no EIF at $eif (deploy/build-eif.sh)"
+
+# Seed lesson 5 (E26): nitro-cli wants at least ~4x the EIF size (a 1.1 GB
+# EIF needed 4304 MiB). Take 4x + 512 MiB for teerexd and bb's working set,
+# rounded up to 256 MiB, unless a larger amount is asked for.
+eif_mib=$(( ( $(stat -c %s "$eif") + 1048575 ) / 1048576 ))
+min_mib=$(( ( (eif_mib * 4 + 512) + 255 ) / 256 * 256 ))
+if [ -z "$memory" ] || [ "$memory" -lt "$min_mib" ]; then
+  [ -z "$memory" ] || echo "run-enclave: memory $memory MiB is below the minimum for a ${eif_mib} MiB EIF; using $min_mib"
+  memory=$min_mib
+fi
+echo "EIF ${eif_mib} MiB -> enclave memory ${memory} MiB, ${cpus} vCPUs"
+
+# Seed lesson 6: the allocator must reserve at least that much; rewrite its
+# config and restart it only when it does not.
+cur_mem=$(awk -F: '/^memory_mib/{gsub(/ /,"",$2); print $2}' "$allocator" 2>/dev/null || true)
+cur_cpu=$(awk -F: '/^cpu_count/{gsub(/ /,"",$2); print $2}' "$allocator" 2>/dev/null || true)
+if [ "${cur_mem:-0}" -lt "$memory" ] || [ "${cur_cpu:-0}" -lt "$cpus" ]; then
+  echo "allocator has memory_mib=${cur_mem:-unset} cpu_count=${cur_cpu:-unset}; setting $memory/$cpus"
+  tmp=$(mktemp)
+  printf -- '---\nmemory_mib: %s\ncpu_count: %s\n' "$memory" "$cpus" > "$tmp"
+  install -m 0644 "$tmp" "$allocator"
+  rm -f "$tmp"
+  systemctl restart nitro-enclaves-allocator.service ||
+    die "allocator restart failed: not enough free memory/CPUs on this instance?"
+fi
+
+# One enclave per name: an old one (and its CID) goes first.
+if nitro-cli describe-enclaves | jq -e --arg n "$name" '.[] | select(.EnclaveName == $n)' >/dev/null; then
+  echo "terminating the running enclave $name"
+  nitro-cli terminate-enclave --enclave-name "$name" >/dev/null
+fi
+
+args=(run-enclave --enclave-name "$name" --cpu-count "$cpus" --memory "$memory" --eif-path "$eif")
+if [ "$debug" = 1 ]; then
+  echo "WARNING: debug mode: console readable with 'nitro-cli console --enclave-name $name'," >&2
+  echo "WARNING: and every attestation document carries all-zero PCRs (not for production)." >&2
+  args+=(--debug-mode)
+fi
+out=$(nitro-cli "${args[@]}") || die "nitro-cli run-enclave failed: $out"
+cid=$(echo "$out" | jq -r '.EnclaveCID')
+echo "enclave $name running, CID $cid (teerex-proxy --target vsock:auto:5000 finds it by name)"

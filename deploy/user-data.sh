@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# EC2 user-data for Amazon Linux 2023 on a Nitro-Enclaves-enabled instance
+# (e.g. m5.xlarge with --enclave-options Enabled=true): installs nitro-cli and
+# Docker, builds the EIF from the given source ref, installs the systemd units
+# and starts the enclave and the proxy. Set the variables below (or export
+# them in a wrapper) before use.
+set -euo pipefail
+TEEREX_REPO=${TEEREX_REPO:-https://github.com/OWNER/tee-rex-c.git}
+TEEREX_REF=${TEEREX_REF:-main}
+TEEREX_CRS_URL=${TEEREX_CRS_URL:-}      # tarball with bn254_g1.dat, bn254_g2.dat
+TEEREX_CPUS=${TEEREX_CPUS:-2}
+exec > >(tee -a /var/log/teerex-user-data.log) 2>&1
+
+dnf install -y aws-nitro-enclaves-cli aws-nitro-enclaves-cli-devel docker git jq tar gzip
+usermod -aG ne,docker ec2-user || true
+systemctl enable --now docker
+systemctl enable nitro-enclaves-allocator.service
+
+install -d -m 0755 /var/lib/teerex /var/lib/teerex/crs /var/lib/teerex/nitro-artifacts
+if [ ! -d /var/lib/teerex/src/.git ]; then
+  git clone --branch "$TEEREX_REF" --depth 1 "$TEEREX_REPO" /var/lib/teerex/src
+fi
+if [ -n "$TEEREX_CRS_URL" ]; then
+  curl -fsSL "$TEEREX_CRS_URL" | tar -xz -C /var/lib/teerex/crs
+fi
+
+cd /var/lib/teerex/src
+NITRO_CLI_ARTIFACTS=/var/lib/teerex/nitro-artifacts \
+  deploy/build-eif.sh --crs /var/lib/teerex/crs --out /var/lib/teerex/out
+install -m 0644 /var/lib/teerex/out/teerex.eif /var/lib/teerex/teerex.eif
+install -m 0644 /var/lib/teerex/out/pcrs.json /var/lib/teerex/pcrs.json
+install -m 0755 /var/lib/teerex/out/teerex-proxy /usr/local/bin/teerex-proxy
+install -m 0755 deploy/run-enclave.sh /usr/local/bin/teerex-run-enclave
+install -m 0644 deploy/teerex-enclave.service deploy/teerex-proxy.service /etc/systemd/system/
+printf 'TEEREX_CPUS=%s\n' "$TEEREX_CPUS" > /etc/default/teerex
+systemctl daemon-reload
+systemctl enable --now teerex-enclave.service teerex-proxy.service
+echo "teerex: PCRs for clients in /var/lib/teerex/pcrs.json:"
+cat /var/lib/teerex/pcrs.json
