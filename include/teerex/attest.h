@@ -70,25 +70,28 @@ struct attest_expect {
     size_t n_pcrs;
     const uint8_t *nonce; /* checked when non-NULL (nonce_len may be 0: expects none/empty) */
     size_t nonce_len;
-    uint64_t max_age_ms;  /* 0: ATTEST_DEFAULT_MAX_AGE_MS; ATTEST_NO_MAX_AGE: no check */
-    enum attest_at at;    /* time of the certificate and freshness checks */
-    uint64_t at_ms;       /* for ATTEST_AT_TIME: Unix milliseconds */
+    uint64_t max_age_ms;        /* 0: ATTEST_DEFAULT_MAX_AGE_MS; ATTEST_NO_MAX_AGE: no check */
+    enum attest_at at;          /* time of the certificate and freshness checks */
+    uint64_t at_ms;             /* for ATTEST_AT_TIME: Unix milliseconds */
     const char *extra_root_pem; /* an additional trusted root (PEM text), e.g. the emulator's */
     bool only_extra_root;       /* trust extra_root_pem only, not the AWS root */
     const struct attest_bb_expect *bb;
     size_t n_bb;
-    bool require_public_key;     /* MISSING_KEY when public_key is null/empty */
-    const uint8_t *public_key;   /* when non-NULL, the attested key must equal it */
+    bool require_public_key;   /* MISSING_KEY when public_key is null/empty */
+    const uint8_t *public_key; /* when non-NULL, the attested key must equal it */
     size_t public_key_len;
 };
-#define ATTEST_EXPECT_INIT {0}
+#define ATTEST_EXPECT_INIT                                                                         \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 struct attest_result {
     /* decoded payload */
     char module_id[128];
     char digest[16];
     uint64_t timestamp_ms;
-    uint32_t pcr_mask;              /* bit i: PCR i present */
+    uint32_t pcr_mask; /* bit i: PCR i present */
     uint8_t pcr_len[ATTEST_MAX_PCRS];
     uint8_t pcrs[ATTEST_MAX_PCRS][64];
     bool has_public_key, has_user_data, has_nonce; /* present, non-null and non-empty */
@@ -101,7 +104,7 @@ struct attest_result {
     bool cose_tagged;
     uint64_t checked_at_ms; /* the time the checks used */
     bool signature_ok, chain_ok;
-    char detail[256];       /* why it failed ("" on success) */
+    char detail[256]; /* why it failed ("" on success) */
 };
 
 void attest_result_init(struct attest_result *r);
@@ -120,7 +123,7 @@ TR_RESULT attest_doc_decode(const uint8_t *doc, size_t len, struct attest_result
 struct attest_versions {
     size_t n;
     struct attest_bb_expect v[64];
-    bool digest_form;       /* only a digest of the list was attested */
+    bool digest_form; /* only a digest of the list was attested */
     uint8_t list_sha256[32];
 };
 TR_RESULT attest_user_data_parse(const uint8_t *p, size_t n, struct attest_versions *out);

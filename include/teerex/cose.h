@@ -71,7 +71,8 @@ struct cose_sign1 {
 TR_RESULT cose_sign1_parse(const uint8_t *p, size_t n, struct cose_sign1 *out);
 void cose_sign1_free(struct cose_sign1 *s);
 /* Sig_structure ["Signature1", protected, h'', payload] (appended to out). */
-TR_RESULT cose_sign1_tbs(struct tr_slice protected_hdr, struct tr_slice payload, struct tr_buf *out);
+TR_RESULT cose_sign1_tbs(struct tr_slice protected_hdr, struct tr_slice payload,
+                         struct tr_buf *out);
 /* ES384 check of the raw r||s signature with an EC P-384 key; a wrong key
  * type or a bad signature is TR_ERR_ATTEST_SIGNATURE_FAILED. High-S accepted. */
 TR_RESULT cose_sign1_verify(const struct cose_sign1 *s, EVP_PKEY *pub);

@@ -16,13 +16,13 @@
 #include "teerex/result.h"
 
 /* ---- PROXY protocol (haproxy.org proxy-protocol.txt, v1 and v2) ---- */
-#define HTTP_PROXY_V1_MAX 107          /* spec: a v1 line is at most 107 bytes incl. CRLF */
-#define HTTP_PROXY_V2_MAX (16 + 2048)  /* our cap on v2 header + address/TLV block */
+#define HTTP_PROXY_V1_MAX 107         /* spec: a v1 line is at most 107 bytes incl. CRLF */
+#define HTTP_PROXY_V2_MAX (16 + 2048) /* our cap on v2 header + address/TLV block */
 
 struct http_proxy_info {
-    int version;       /* 1 or 2 */
-    bool local;        /* v2 LOCAL command or v1 UNKNOWN: use the socket peer */
-    int family;        /* AF_INET, AF_INET6, or AF_UNSPEC (unknown / unix) */
+    int version;                 /* 1 or 2 */
+    bool local;                  /* v2 LOCAL command or v1 UNKNOWN: use the socket peer */
+    int family;                  /* AF_INET, AF_INET6, or AF_UNSPEC (unknown / unix) */
     struct sockaddr_storage src; /* valid when family != AF_UNSPEC */
     struct sockaddr_storage dst;
     size_t header_len; /* bytes the header occupies: the HTTP stream starts after them */

@@ -186,9 +186,9 @@ tr_result attest_doc_parse(const uint8_t *doc, size_t len, struct attest_parsed 
     tr_result r = cose_sign1_parse(doc, len, &p->cose);
     out->cose_tagged = p->cose.tagged;
     if (!tr_ok(r)) {
-        attest_detail(out, r.err == TR_ERR_ATTEST_TOO_BIG
-                               ? "document larger than %zu bytes"
-                               : "not an ES384 COSE_Sign1 (%zu bytes)",
+        attest_detail(out,
+                      r.err == TR_ERR_ATTEST_TOO_BIG ? "document larger than %zu bytes"
+                                                     : "not an ES384 COSE_Sign1 (%zu bytes)",
                       r.err == TR_ERR_ATTEST_TOO_BIG ? (size_t)TR_MAX_ATTEST_DOC : len);
         return r;
     }

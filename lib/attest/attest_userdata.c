@@ -31,7 +31,8 @@ static tr_result parse_list(json_t *arr, struct attest_versions *out)
         json_t *ver = json_object_get(o, "version");
         const char *vs = json_string_value(ver);
         TR_ENSURE(json_is_object(o) && vs != NULL && json_string_length(ver) > 0 &&
-                      json_string_length(ver) <= TR_MAX_VERSION_LEN && strlen(vs) == json_string_length(ver),
+                      json_string_length(ver) <= TR_MAX_VERSION_LEN &&
+                      strlen(vs) == json_string_length(ver),
                   E_BB);
         memcpy(out->v[i].version, vs, json_string_length(ver) + 1);
         TR_GUARD(take_hex32(json_object_get(o, "sha256"), out->v[i].sha256));

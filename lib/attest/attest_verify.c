@@ -13,37 +13,26 @@ enum attest_class attest_class_of(int32_t err)
 {
     switch (err) {
     case TR_ERR_ATTEST_INVALID_COSE:
-    case TR_ERR_ATTEST_TOO_BIG:
-        return ATTEST_CLASS_INVALID_COSE;
-    case TR_ERR_ATTEST_INVALID_DOCUMENT:
-        return ATTEST_CLASS_INVALID_DOCUMENT;
-    case TR_ERR_ATTEST_CHAIN_FAILED:
-        return ATTEST_CLASS_CHAIN_FAILED;
-    case TR_ERR_ATTEST_SIGNATURE_FAILED:
-        return ATTEST_CLASS_SIGNATURE_FAILED;
+    case TR_ERR_ATTEST_TOO_BIG: return ATTEST_CLASS_INVALID_COSE;
+    case TR_ERR_ATTEST_INVALID_DOCUMENT: return ATTEST_CLASS_INVALID_DOCUMENT;
+    case TR_ERR_ATTEST_CHAIN_FAILED: return ATTEST_CLASS_CHAIN_FAILED;
+    case TR_ERR_ATTEST_SIGNATURE_FAILED: return ATTEST_CLASS_SIGNATURE_FAILED;
     case TR_ERR_ATTEST_EXPIRED:
-    case TR_ERR_ATTEST_STALE:
-        return ATTEST_CLASS_EXPIRED;
-    case TR_ERR_ATTEST_PCR_MISMATCH:
-        return ATTEST_CLASS_PCR_MISMATCH;
-    case TR_ERR_ATTEST_NONCE_MISMATCH:
-        return ATTEST_CLASS_NONCE_MISMATCH;
+    case TR_ERR_ATTEST_STALE: return ATTEST_CLASS_EXPIRED;
+    case TR_ERR_ATTEST_PCR_MISMATCH: return ATTEST_CLASS_PCR_MISMATCH;
+    case TR_ERR_ATTEST_NONCE_MISMATCH: return ATTEST_CLASS_NONCE_MISMATCH;
     case TR_ERR_ATTEST_MISSING_KEY:
-    case TR_ERR_ATTEST_KEY_MISMATCH:
-        return ATTEST_CLASS_MISSING_KEY;
-    case TR_ERR_ATTEST_BB_VERSION_MISMATCH:
-        return ATTEST_CLASS_BB_VERSION_MISMATCH;
-    default:
-        return ATTEST_CLASS_NONE;
+    case TR_ERR_ATTEST_KEY_MISMATCH: return ATTEST_CLASS_MISSING_KEY;
+    case TR_ERR_ATTEST_BB_VERSION_MISMATCH: return ATTEST_CLASS_BB_VERSION_MISMATCH;
+    default: return ATTEST_CLASS_NONE;
     }
 }
 
 const char *attest_class_name(enum attest_class cls)
 {
     static const char *const names[ATTEST_CLASS_COUNT] = {
-        "INVALID_COSE", "INVALID_DOCUMENT", "CHAIN_FAILED",   "SIGNATURE_FAILED",
-        "EXPIRED",      "PCR_MISMATCH",     "NONCE_MISMATCH", "MISSING_KEY",
-        "BB_VERSION_MISMATCH",
+        "INVALID_COSE", "INVALID_DOCUMENT", "CHAIN_FAILED", "SIGNATURE_FAILED",    "EXPIRED",
+        "PCR_MISMATCH", "NONCE_MISMATCH",   "MISSING_KEY",  "BB_VERSION_MISMATCH",
     };
     if (cls < 0 || cls >= ATTEST_CLASS_COUNT)
         return "NONE";
@@ -219,8 +208,8 @@ static tr_result check_bb(const struct attest_expect *exp, struct attest_result 
     struct attest_versions *v = OPENSSL_zalloc(sizeof(*v));
     TR_ENSURE(v != NULL, TR_ERR_NOMEM);
     tr_result res = TR_SUCCESS;
-    if (!out->has_user_data || !tr_ok(attest_user_data_parse(out->user_data.data,
-                                                             out->user_data.len, v))) {
+    if (!out->has_user_data ||
+        !tr_ok(attest_user_data_parse(out->user_data.data, out->user_data.len, v))) {
         attest_detail(out, "user_data carries no prover version list");
         TR_FAIL(TR_ERR_ATTEST_BB_VERSION_MISMATCH);
     }
@@ -231,7 +220,8 @@ static tr_result check_bb(const struct attest_expect *exp, struct attest_result 
                     memcmp(v->v[j].sha256, exp->bb[i].sha256, 32) == 0;
         }
         if (!found) {
-            attest_detail(out, "bb %s with the expected sha256 is not attested", exp->bb[i].version);
+            attest_detail(out, "bb %s with the expected sha256 is not attested",
+                          exp->bb[i].version);
             TR_FAIL(TR_ERR_ATTEST_BB_VERSION_MISMATCH);
         }
     }
@@ -265,15 +255,9 @@ TR_RESULT attest_verify(const uint8_t *doc, size_t len, const struct attest_expe
     EVP_PKEY *leaf_key = NULL;
     TR_TRY(attest_doc_parse(doc, len, &p, out));
     switch (exp->at) {
-    case ATTEST_AT_DOC:
-        out->checked_at_ms = out->timestamp_ms;
-        break;
-    case ATTEST_AT_TIME:
-        out->checked_at_ms = exp->at_ms;
-        break;
-    default:
-        out->checked_at_ms = now_ms();
-        break;
+    case ATTEST_AT_DOC: out->checked_at_ms = out->timestamp_ms; break;
+    case ATTEST_AT_TIME: out->checked_at_ms = exp->at_ms; break;
+    default: out->checked_at_ms = now_ms(); break;
     }
     TR_TRY(attest_chain_verify(&p, exp, (time_t)(out->checked_at_ms / 1000), out, &leaf_key));
     res = cose_sign1_verify(&p.cose, leaf_key);

@@ -16,14 +16,10 @@ static bool key_ok(const cbor_item_t *k)
 {
     switch (cbor_typeof(k)) {
     case CBOR_TYPE_UINT:
-    case CBOR_TYPE_NEGINT:
-        return true;
-    case CBOR_TYPE_BYTESTRING:
-        return cbor_bytestring_is_definite(k);
-    case CBOR_TYPE_STRING:
-        return cbor_string_is_definite(k);
-    default:
-        return false;
+    case CBOR_TYPE_NEGINT: return true;
+    case CBOR_TYPE_BYTESTRING: return cbor_bytestring_is_definite(k);
+    case CBOR_TYPE_STRING: return cbor_string_is_definite(k);
+    default: return false;
     }
 }
 
@@ -35,12 +31,9 @@ static bool walk_ok(const cbor_item_t *it, unsigned depth, struct walk *w)
     switch (cbor_typeof(it)) {
     case CBOR_TYPE_UINT:
     case CBOR_TYPE_NEGINT:
-    case CBOR_TYPE_FLOAT_CTRL:
-        return true;
-    case CBOR_TYPE_BYTESTRING:
-        return cbor_bytestring_is_definite(it);
-    case CBOR_TYPE_STRING:
-        return cbor_string_is_definite(it);
+    case CBOR_TYPE_FLOAT_CTRL: return true;
+    case CBOR_TYPE_BYTESTRING: return cbor_bytestring_is_definite(it);
+    case CBOR_TYPE_STRING: return cbor_string_is_definite(it);
     case CBOR_TYPE_ARRAY: {
         cbor_item_t **a = cbor_array_handle(it);
         for (size_t i = 0; i < cbor_array_size(it); i++) {
@@ -131,18 +124,63 @@ static void container(struct scan *s, size_t n, uint64_t per)
         push(s, (uint64_t)n * per);
 }
 
-static void cb_leaf(void *c) { leaf(c); }
-static void cb_u8(void *c, uint8_t v) { (void)v; leaf(c); }
-static void cb_u16(void *c, uint16_t v) { (void)v; leaf(c); }
-static void cb_u32(void *c, uint32_t v) { (void)v; leaf(c); }
-static void cb_u64(void *c, uint64_t v) { (void)v; leaf(c); }
-static void cb_str(void *c, cbor_data d, size_t n) { (void)d; (void)n; leaf(c); }
-static void cb_f32(void *c, float v) { (void)v; leaf(c); }
-static void cb_f64(void *c, double v) { (void)v; leaf(c); }
-static void cb_bool(void *c, bool v) { (void)v; leaf(c); }
-static void cb_indef_str(void *c) { ((struct scan *)c)->bad = true; }
-static void cb_array(void *c, size_t n) { container(c, n, 1); }
-static void cb_map(void *c, size_t n) { container(c, n, 2); }
+static void cb_leaf(void *c)
+{
+    leaf(c);
+}
+static void cb_u8(void *c, uint8_t v)
+{
+    (void)v;
+    leaf(c);
+}
+static void cb_u16(void *c, uint16_t v)
+{
+    (void)v;
+    leaf(c);
+}
+static void cb_u32(void *c, uint32_t v)
+{
+    (void)v;
+    leaf(c);
+}
+static void cb_u64(void *c, uint64_t v)
+{
+    (void)v;
+    leaf(c);
+}
+static void cb_str(void *c, cbor_data d, size_t n)
+{
+    (void)d;
+    (void)n;
+    leaf(c);
+}
+static void cb_f32(void *c, float v)
+{
+    (void)v;
+    leaf(c);
+}
+static void cb_f64(void *c, double v)
+{
+    (void)v;
+    leaf(c);
+}
+static void cb_bool(void *c, bool v)
+{
+    (void)v;
+    leaf(c);
+}
+static void cb_indef_str(void *c)
+{
+    ((struct scan *)c)->bad = true;
+}
+static void cb_array(void *c, size_t n)
+{
+    container(c, n, 1);
+}
+static void cb_map(void *c, size_t n)
+{
+    container(c, n, 2);
+}
 static void cb_indef(void *c)
 {
     struct scan *s = c;
@@ -227,8 +265,7 @@ static bool keys_equal(const cbor_item_t *a, const cbor_item_t *b)
         return false;
     switch (cbor_typeof(a)) {
     case CBOR_TYPE_UINT:
-    case CBOR_TYPE_NEGINT:
-        return cbor_get_int(a) == cbor_get_int(b);
+    case CBOR_TYPE_NEGINT: return cbor_get_int(a) == cbor_get_int(b);
     case CBOR_TYPE_BYTESTRING:
         return cbor_bytestring_length(a) == cbor_bytestring_length(b) &&
                memcmp(cbor_bytestring_handle(a), cbor_bytestring_handle(b),
@@ -236,8 +273,7 @@ static bool keys_equal(const cbor_item_t *a, const cbor_item_t *b)
     case CBOR_TYPE_STRING:
         return cbor_string_length(a) == cbor_string_length(b) &&
                memcmp(cbor_string_handle(a), cbor_string_handle(b), cbor_string_length(a)) == 0;
-    default:
-        return false;
+    default: return false;
     }
 }
 

@@ -157,7 +157,8 @@ static TR_RESULT parse_v2(const uint8_t *p, size_t n, struct http_proxy_info *ou
     memset(&out->src, 0, sizeof(out->src));
     memset(&out->dst, 0, sizeof(out->dst));
     if (af == 1) {
-        struct sockaddr_in *s = (struct sockaddr_in *)&out->src, *d = (struct sockaddr_in *)&out->dst;
+        struct sockaddr_in *s = (struct sockaddr_in *)&out->src,
+                           *d = (struct sockaddr_in *)&out->dst;
         TR_ENSURE(len >= 12, TR_ERR_HTTP_PROXY_BAD_V2);
         s->sin_family = d->sin_family = AF_INET;
         TR_GUARD(tr_read_bytes(&body, 4, (uint8_t *)&s->sin_addr));

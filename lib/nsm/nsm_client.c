@@ -128,8 +128,7 @@ TR_RESULT nsm_extend_pcr(struct nsm_client *c, uint16_t index, const uint8_t *da
     TR_ENSURE(len < NSM_REQUEST_MAX, TR_ERR_NSM_REQUEST_TOO_BIG);
     cbor_item_t *f = cbor_new_definite_map(2);
     TR_ENSURE(f != NULL, TR_ERR_NOMEM);
-    if (!put(f, "index", cbor_build_uint16(index)) ||
-        !put(f, "data", bytes_or_null(data, len))) {
+    if (!put(f, "index", cbor_build_uint16(index)) || !put(f, "data", bytes_or_null(data, len))) {
         cbor_decref(&f);
         TR_BAIL(TR_ERR_NOMEM);
     }

@@ -42,7 +42,10 @@ void nsm_emu_config_from_env(struct nsm_emu_config *cfg)
     cfg->pcr_files[2] = getenv("NSM_EMU_PCR2_FILE");
 }
 
-const char *nsm_emu_root_path(const struct nsm_emu *e) { return e ? e->pki.root_path : NULL; }
+const char *nsm_emu_root_path(const struct nsm_emu *e)
+{
+    return e ? e->pki.root_path : NULL;
+}
 
 static tr_result hash_file(const char *path, uint8_t out[NSM_PCR_LEN])
 {
@@ -241,13 +244,14 @@ static tr_result make_document(struct nsm_emu *e, const cbor_item_t *f, cbor_ite
             cbor_decref(&c);
         TR_CHECK(ok, TR_ERR_NOMEM);
     }
-    bool ok = put(map, "module_id", cbor_build_string(e->module_id)) &&
-              put(map, "digest", cbor_build_string("SHA384")) &&
-              put(map, "timestamp", cbor_build_uint64(now_ms())) && put(map, "pcrs", cbor_incref(pcrs)) &&
-              put(map, "certificate", bytes(e->pki.leaf_der.data, e->pki.leaf_der.len)) &&
-              put(map, "cabundle", cbor_incref(cab)) && put(map, "public_key", nullable(has_pk, pk)) &&
-              put(map, "user_data", nullable(has_ud, ud)) &&
-              put(map, "nonce", nullable(has_nonce, nonce));
+    bool ok =
+        put(map, "module_id", cbor_build_string(e->module_id)) &&
+        put(map, "digest", cbor_build_string("SHA384")) &&
+        put(map, "timestamp", cbor_build_uint64(now_ms())) && put(map, "pcrs", cbor_incref(pcrs)) &&
+        put(map, "certificate", bytes(e->pki.leaf_der.data, e->pki.leaf_der.len)) &&
+        put(map, "cabundle", cbor_incref(cab)) && put(map, "public_key", nullable(has_pk, pk)) &&
+        put(map, "user_data", nullable(has_ud, ud)) &&
+        put(map, "nonce", nullable(has_nonce, nonce));
     TR_CHECK(ok, TR_ERR_NOMEM);
     TR_TRY(cose_cbor_serialize(map, &payload));
     TR_TRY(cose_sign1_sign(payload.data, payload.len, e->pki.leaf_key, &doc));
@@ -308,7 +312,8 @@ static cbor_item_t *describe(struct nsm_emu *e)
          put(f, "version_minor", cbor_build_uint16(0)) &&
          put(f, "version_patch", cbor_build_uint16(0)) &&
          put(f, "module_id", cbor_build_string(e->module_id)) &&
-         put(f, "max_pcrs", cbor_build_uint16(NSM_MAX_PCRS)) && put(f, "locked_pcrs", cbor_incref(locked));
+         put(f, "max_pcrs", cbor_build_uint16(NSM_MAX_PCRS)) &&
+         put(f, "locked_pcrs", cbor_incref(locked));
     ok = ok && put(f, "digest", cbor_build_string("SHA384"));
     if (locked)
         cbor_decref(&locked);
@@ -338,7 +343,8 @@ static tr_result handle(struct nsm_emu *e, const cbor_item_t *req, cbor_item_t *
             cbor_decref(&f);
     } else if (cbor_isa_map(req) && cbor_map_size(req) == 1 &&
                cbor_isa_map(cbor_map_handle(req)[0].value) &&
-               tr_ok(cose_cbor_map_unique(cbor_map_handle(req)[0].value, TR_ERR_NSM_INVALID_ARGUMENT))) {
+               tr_ok(cose_cbor_map_unique(cbor_map_handle(req)[0].value,
+                                          TR_ERR_NSM_INVALID_ARGUMENT))) {
         const cbor_item_t *name = cbor_map_handle(req)[0].key;
         const cbor_item_t *f = cbor_map_handle(req)[0].value;
         uint16_t idx = 0;

@@ -60,14 +60,15 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
     bool ok = x != NULL && RAND_bytes(serial, sizeof(serial)) == 1;
     serial[0] &= 0x7f;
     ok = ok && (bn = BN_bin2bn(serial, sizeof(serial), NULL)) != NULL &&
-         BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL &&
-         X509_set_version(x, 2) == 1 && X509_set_pubkey(x, key) == 1 &&
+         BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL && X509_set_version(x, 2) == 1 &&
+         X509_set_pubkey(x, key) == 1 &&
          ASN1_TIME_set(X509_getm_notBefore(x), (time_t)not_before) != NULL &&
          ASN1_TIME_set(X509_getm_notAfter(x), (time_t)not_after) != NULL;
     BN_free(bn);
     X509_NAME *name = ok ? X509_get_subject_name(x) : NULL;
     ok = ok &&
-         X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC, (const unsigned char *)"US", -1, -1, 0) &&
+         X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC, (const unsigned char *)"US", -1, -1,
+                                    0) &&
          X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
                                     (const unsigned char *)"tee-rex NSM emulator (TEST ONLY)", -1,
                                     -1, 0) &&
@@ -126,7 +127,8 @@ static tr_result write_pem(const char *dir, const char *file, X509 *cert, EVP_PK
         unlink(tmp);
         TR_BAIL(E_PKI);
     }
-    int ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) : PEM_write_X509(f, cert);
+    int ok =
+        key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) : PEM_write_X509(f, cert);
     ok = ok == 1 && fflush(f) == 0 && fsync(fileno(f)) == 0;
     if (fclose(f) != 0)
         ok = 0;
@@ -143,9 +145,8 @@ static tr_result create_chain(const char *dir)
     EVP_PKEY *keys[EMU_CHAIN_LEN] = {0};
     X509 *certs[EMU_CHAIN_LEN] = {0};
     int64_t now = (int64_t)time(NULL);
-    static const char *const CN[EMU_CHAIN_LEN] = {
-        "teerex-nsm-emu root", "teerex-nsm-emu region", "teerex-nsm-emu zone",
-        "teerex-nsm-emu instance"};
+    static const char *const CN[EMU_CHAIN_LEN] = {"teerex-nsm-emu root", "teerex-nsm-emu region",
+                                                  "teerex-nsm-emu zone", "teerex-nsm-emu instance"};
     for (int i = 0; i < EMU_CHAIN_LEN; i++) {
         keys[i] = EVP_EC_gen("P-384");
         TR_CHECK(keys[i] != NULL, E_PKI);
@@ -210,6 +211,12 @@ tr_result emu_pki_load(const char *dir, struct emu_pki *pki)
     memset(pki, 0, sizeof(*pki));
     tr_buf_init(&pki->leaf_der, 8192);
     TR_ENSURE(mkdir(dir, 0700) == 0 || errno == EEXIST, E_PKI);
+    /* The CA key lives here: refuse a directory someone else owns or can
+     * write to (the default is under a shared /tmp). */
+    struct stat st;
+    TR_ENSURE(lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+                  (st.st_mode & 022) == 0,
+              E_PKI);
     char lock[PATH_MAX], root[PATH_MAX];
     TR_GUARD(path_in(dir, ".lock", lock, sizeof(lock)));
     TR_GUARD(path_in(dir, "root.pem", root, sizeof(root)));

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "init.h"
@@ -42,8 +43,9 @@ static void usage(FILE *f)
         "  --help    this text\n"
         "\n"
         "Exit codes: 0 --check/--help ok or test-mode stop; 1 set-up failed (loopback,\n"
-        "console) in test mode or outside PID 1; 2 invalid configuration or usage.\n"
-        "As PID 1 a bad configuration is logged and init stays up without children.\n",
+        "console) in test mode; 2 invalid configuration or usage (outside PID 1).\n"
+        "Outside test mode a set-up failure is logged and init stays up without\n"
+        "children (its exit would end the enclave); so does PID 1 on a bad configuration.\n",
         f);
 }
 
@@ -72,11 +74,14 @@ static void print_check(const struct rt_config *c)
     printf("]}\n");
 }
 
-/* Stays alive without children: as PID 1 an exit would end the enclave. */
+/* Stays alive without children (an exit would end the enclave), still
+ * reaping whatever is re-parented to us. */
 static void idle_forever(void)
 {
-    for (;;)
-        pause();
+    for (;;) {
+        if (waitpid(-1, NULL, 0) < 0)
+            sleep(1);
+    }
 }
 
 int main(int argc, char **argv)
@@ -84,7 +89,7 @@ int main(int argc, char **argv)
     struct rt_config cfg;
     rt_config_init(&cfg);
     tr_log_set_component("teerex-init");
-    bool check = false;
+    bool check = false, idle_after_failure = false;
     int rc = INIT_EXIT_USAGE;
     int i = 1;
     for (; i < argc; i++) {
@@ -162,9 +167,14 @@ int main(int argc, char **argv)
         goto out;
     }
     rc = init_supervise(&cfg);
+    /* Set-up failed (e.g. loopback): the error is on the console. Exiting
+     * would end the enclave whether we are PID 1 or the AWS init's child,
+     * so only the test mode reports it with an exit code. */
+    if (rc != INIT_EXIT_OK && !cfg.exit_on_signal)
+        idle_after_failure = true;
 out:
     rt_config_free(&cfg);
-    if (rc != INIT_EXIT_OK && !check && getpid() == 1)
+    if ((rc != INIT_EXIT_OK && !check && getpid() == 1) || idle_after_failure)
         idle_forever();
     return rc;
 }

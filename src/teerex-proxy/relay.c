@@ -1,10 +1,13 @@
-/* teerex-proxy relay: one epoll loop, level-triggered. Each connection owns
- * two pipes; bytes move socket -> pipe -> socket with splice() and never
- * pass through user space. A direction reads only while its pipe is empty
- * and waits for EPOLLOUT on the other side while the pipe holds bytes, so a
- * slow reader applies back-pressure instead of a busy loop. EOF on one side
- * becomes shutdown(SHUT_WR) on the other once the pipe is drained
- * (half-close); the connection closes when both directions are done. */
+/* teerex-proxy relay: one epoll loop. Each connection owns two pipes; bytes
+ * move socket -> pipe -> socket with splice() and never pass through user
+ * space. Connection sockets are edge-triggered with a fixed interest set:
+ * every wake-up of either socket pumps both directions until the source
+ * says EAGAIN or the pipe is full and the destination says EAGAIN, so the
+ * next edge (new data, or room to write) always comes, and a full pipe or a
+ * peer that hung up cannot make the loop spin (level-triggered EPOLLHUP
+ * would). EOF on one side becomes shutdown(SHUT_WR) on the other once the
+ * pipe is drained (half-close); the connection closes when both directions
+ * are done. Listeners stay level-triggered. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -149,7 +152,7 @@ static bool start_connect(struct proxy *p, struct conn *c)
     }
     c->deadline_ms = now_ms() + p->o->connect_timeout_ms;
     c->tmask = 0;
-    ep_set(p, &c->tg, &c->tmask, EPOLLOUT, true);
+    ep_set(p, &c->tg, &c->tmask, CONN_EVENTS, true);
     return true;
 }
 
@@ -198,7 +201,7 @@ static void on_accept(struct proxy *p)
             conn_free(p, c, "proxy_header");
             continue;
         }
-        ep_set(p, &c->cl, &c->cmask, 0, true);
+        ep_set(p, &c->cl, &c->cmask, CONN_EVENTS, true);
         if (!start_connect(p, c)) {
             p->n.connect_failures++;
             conn_free(p, c, "connect_failed");
@@ -255,27 +258,14 @@ static bool pump(struct dir *d, int from, int to)
     return true;
 }
 
-static void update_interest(struct proxy *p, struct conn *c)
-{
-    bool hdr_pending = c->hdr_off < c->hdr_len;
-    uint32_t cm = 0, tm = 0;
-    if (!c->up.eof && c->up.inpipe == 0 && !hdr_pending)
-        cm |= EPOLLIN;
-    if (c->up.inpipe > 0 || hdr_pending)
-        tm |= EPOLLOUT;
-    if (!c->down.eof && c->down.inpipe == 0)
-        tm |= EPOLLIN;
-    if (c->down.inpipe > 0)
-        cm |= EPOLLOUT;
-    ep_set(p, &c->cl, &c->cmask, cm, false);
-    ep_set(p, &c->tg, &c->tmask, tm, false);
-}
-
 static void on_conn(struct proxy *p, struct conn *c, struct ep *e, uint32_t events)
 {
     if (!c->connected) {
-        if (e->kind != EP_TARGET)
-            return;
+        if (e->kind != EP_TARGET) {
+            if (events & (EPOLLHUP | EPOLLERR))
+                conn_free(p, c, "client_gone"); /* before the target answered */
+            return; /* its bytes wait in the kernel until the target is there */
+        }
         int err = 0;
         socklen_t el = sizeof(err);
         getsockopt(c->tg.fd, SOL_SOCKET, SO_ERROR, &err, &el);
@@ -288,6 +278,11 @@ static void on_conn(struct proxy *p, struct conn *c, struct ep *e, uint32_t even
             return;
         }
         c->connected = true;
+    }
+    if (events & EPOLLERR) {
+        p->n.errors++;
+        conn_free(p, c, "reset");
+        return;
     }
     c->last_ms = now_ms();
     while (c->hdr_off < c->hdr_len) {
@@ -314,9 +309,7 @@ static void on_conn(struct proxy *p, struct conn *c, struct ep *e, uint32_t even
     if (c->up.shut && c->down.shut) {
         p->n.completed++;
         conn_free(p, c, "done");
-        return;
     }
-    update_interest(p, c);
 }
 
 static void check_timeouts(struct proxy *p, uint64_t now)

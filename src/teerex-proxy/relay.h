@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "proxy.h"
@@ -11,6 +12,7 @@
 #include "rt_proxyv2.h"
 
 #define PIPE_CAP 65536
+#define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
 enum ep_kind { EP_LISTEN = 1, EP_STATUS_LISTEN, EP_STATUS_CONN, EP_SIG, EP_CLIENT, EP_TARGET };
 

@@ -24,8 +24,8 @@ static json_t *hex_or_null(bool present, const struct tr_buf *b)
         return json_null();
     struct tr_buf h;
     tr_buf_init(&h, 8192);
-    json_t *j = tr_ok(tr_hex_encode(b->data, b->len, &h)) ? json_string((const char *)h.data)
-                                                             : json_null();
+    json_t *j =
+        tr_ok(tr_hex_encode(b->data, b->len, &h)) ? json_string((const char *)h.data) : json_null();
     tr_buf_free(&h);
     return j;
 }
@@ -56,13 +56,12 @@ static json_t *result_json(const struct attest_result *r, int32_t err, int code,
         json_object_set_new(pcrs, key, json_string(hex));
     }
     enum attest_class cls = attest_class_of(err);
-    json_t *j = json_pack("{s:b,s:s,s:s,s:s,s:i,s:s,s:s,s:I,s:s,s:s,s:o,s:I,s:b}",
-                          "ok", err == TR_OK, "verified", verified ? "full" : "decoded-only",
-                          "error", err == TR_OK ? "" : tr_err_name(err), "class",
-                          attest_class_name(cls), "exit", code, "detail", r->detail,
-                          "module_id", r->module_id, "timestamp_ms", (json_int_t)r->timestamp_ms,
-                          "timestamp", ts, "digest", r->digest, "pcrs", pcrs, "cabundle",
-                          (json_int_t)r->cabundle_len, "cose_tagged", r->cose_tagged);
+    json_t *j = json_pack(
+        "{s:b,s:s,s:s,s:s,s:i,s:s,s:s,s:I,s:s,s:s,s:o,s:I,s:b}", "ok", err == TR_OK, "verified",
+        verified ? "full" : "decoded-only", "error", err == TR_OK ? "" : tr_err_name(err), "class",
+        attest_class_name(cls), "exit", code, "detail", r->detail, "module_id", r->module_id,
+        "timestamp_ms", (json_int_t)r->timestamp_ms, "timestamp", ts, "digest", r->digest, "pcrs",
+        pcrs, "cabundle", (json_int_t)r->cabundle_len, "cose_tagged", r->cose_tagged);
     if (j == NULL)
         return NULL;
     json_object_set_new(j, "public_key", hex_or_null(r->has_public_key, &r->public_key));
@@ -140,8 +139,7 @@ void cli_attest_print(const struct attest_result *r, int32_t err, int code, bool
     if (err == TR_OK) {
         printf(verified ? "OK: every check passed\n" : "decoded (not verified)\n");
     } else {
-        fprintf(stderr, "FAILED %s (%s): %s [exit %d]\n",
-                attest_class_name(attest_class_of(err)), tr_err_name(err),
-                r->detail[0] ? r->detail : tr_err_desc(err), code);
+        fprintf(stderr, "FAILED %s (%s): %s [exit %d]\n", attest_class_name(attest_class_of(err)),
+                tr_err_name(err), r->detail[0] ? r->detail : tr_err_desc(err), code);
     }
 }

@@ -21,35 +21,34 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: teerex attest verify FILE|URL [options]\n"
-            "       teerex attest show FILE|URL [--json]\n"
-            "\n"
-            "FILE is a raw COSE_Sign1 document, its base64, or a saved /attestation JSON\n"
-            "answer ('-' reads stdin). URL is a tee-rex server: GET URL/attestation.\n"
-            "\n"
-            "verify checks, in order: CBOR/COSE (ES384), payload fields, the certificate\n"
-            "chain from the pinned AWS Nitro Enclaves Root G1 (or --root), the signature,\n"
-            "freshness, and the expectations below. show decodes without verifying.\n"
-            "\n"
-            "options:\n"
-            "  --pcr N=HEX           expect PCR N (0-31) to equal HEX (repeatable)\n"
-            "  --nonce HEX           expect this nonce (with a URL: also ask for it)\n"
-            "  --max-age DUR         freshness limit (default 5m; 300, 90s, 5m, 1h, 250ms)\n"
-            "  --at TIME             check at TIME: RFC 3339, Unix seconds, or 'doc' for the\n"
-            "                        document's own timestamp (default: now)\n"
-            "  --root PEM            also trust this root certificate (e.g. the NSM\n"
-            "                        emulator's NSM_EMU_DIR/root.pem)\n"
-            "  --expect-bb V=SHA256  expect prover version V with this SHA-256 in user_data\n"
-            "  --require-key         fail when the document carries no public_key\n"
-            "  --json                print the result as JSON\n"
-            "\n"
-            "exit codes: 0 every check passed, 1 other failure, 2 usage, 3 network,\n"
-            "  4 server error, 5 server in standard mode (no document), and\n"
-            "  10 INVALID_COSE        11 INVALID_DOCUMENT   12 CHAIN_FAILED\n"
-            "  13 SIGNATURE_FAILED    14 EXPIRED (certificate validity or max age)\n"
-            "  15 PCR_MISMATCH        16 NONCE_MISMATCH     17 MISSING_KEY (absent or\n"
-            "  not the served key)    18 BB_VERSION_MISMATCH\n");
+    fprintf(f, "usage: teerex attest verify FILE|URL [options]\n"
+               "       teerex attest show FILE|URL [--json]\n"
+               "\n"
+               "FILE is a raw COSE_Sign1 document, its base64, or a saved /attestation JSON\n"
+               "answer ('-' reads stdin). URL is a tee-rex server: GET URL/attestation.\n"
+               "\n"
+               "verify checks, in order: CBOR/COSE (ES384), payload fields, the certificate\n"
+               "chain from the pinned AWS Nitro Enclaves Root G1 (or --root), the signature,\n"
+               "freshness, and the expectations below. show decodes without verifying.\n"
+               "\n"
+               "options:\n"
+               "  --pcr N=HEX           expect PCR N (0-31) to equal HEX (repeatable)\n"
+               "  --nonce HEX           expect this nonce (with a URL: also ask for it)\n"
+               "  --max-age DUR         freshness limit (default 5m; 300, 90s, 5m, 1h, 250ms)\n"
+               "  --at TIME             check at TIME: RFC 3339, Unix seconds, or 'doc' for the\n"
+               "                        document's own timestamp (default: now)\n"
+               "  --root PEM            also trust this root certificate (e.g. the NSM\n"
+               "                        emulator's NSM_EMU_DIR/root.pem)\n"
+               "  --expect-bb V=SHA256  expect prover version V with this SHA-256 in user_data\n"
+               "  --require-key         fail when the document carries no public_key\n"
+               "  --json                print the result as JSON\n"
+               "\n"
+               "exit codes: 0 every check passed, 1 other failure, 2 usage, 3 network,\n"
+               "  4 server error, 5 server in standard mode (no document), and\n"
+               "  10 INVALID_COSE        11 INVALID_DOCUMENT   12 CHAIN_FAILED\n"
+               "  13 SIGNATURE_FAILED    14 EXPIRED (certificate validity or max age)\n"
+               "  15 PCR_MISMATCH        16 NONCE_MISMATCH     17 MISSING_KEY (absent or\n"
+               "  not the served key)    18 BB_VERSION_MISMATCH\n");
 }
 
 struct attest_opts {
@@ -99,8 +98,7 @@ static int parse_pcr(const char *arg, struct attest_opts *o)
     idx[eq - arg] = '\0';
     struct attest_pcr_expect *p = &o->pcrs[o->exp.n_pcrs];
     size_t hl = strlen(eq + 1);
-    if (!tr_ok(tr_parse_u64(idx, ATTEST_MAX_PCRS - 1, &n)) ||
-        (hl != 64 && hl != 96 && hl != 128) ||
+    if (!tr_ok(tr_parse_u64(idx, ATTEST_MAX_PCRS - 1, &n)) || (hl != 64 && hl != 96 && hl != 128) ||
         !tr_ok(tr_hex_decode_fixed(eq + 1, p->value, hl / 2)))
         return bad_usage("bad --pcr '%s' (N 0-31, 32/48/64-byte hex)", arg);
     p->index = (unsigned)n;
@@ -112,8 +110,7 @@ static int parse_pcr(const char *arg, struct attest_opts *o)
 static int parse_bb(const char *arg, struct attest_opts *o)
 {
     const char *eq = strrchr(arg, '=');
-    if (eq == NULL || eq == arg || (size_t)(eq - arg) > TR_MAX_VERSION_LEN ||
-        o->exp.n_bb >= MAX_BB)
+    if (eq == NULL || eq == arg || (size_t)(eq - arg) > TR_MAX_VERSION_LEN || o->exp.n_bb >= MAX_BB)
         return bad_usage("bad --expect-bb '%s' (VERSION=SHA256)", arg);
     struct attest_bb_expect *b = &o->bb[o->exp.n_bb];
     memset(b, 0, sizeof(*b));

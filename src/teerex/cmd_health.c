@@ -93,7 +93,7 @@ int cmd_health(int argc, char **argv)
             json_object_set_new(j, "error", json_string(tr_err_name(res.err)));
         if (!tr_ok(res) && resp.error[0])
             json_object_set_new(j, "detail", json_string(resp.error));
-        json_dumpf(j, stdout, JSON_COMPACT);
+        json_dumpf(j, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
         fputc('\n', stdout);
         json_decref(j);
     } else if (tr_ok(res)) {

@@ -181,7 +181,7 @@ static void print_result(const struct prove_opts *o, const struct cli_report *re
             if (oc->server_error[0])
                 json_object_set_new(j, "server_error", json_string(oc->server_error));
         }
-        json_dumpf(j, stdout, JSON_COMPACT);
+        json_dumpf(j, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
         fputc('\n', stdout);
         json_decref(j);
         return;

@@ -21,7 +21,8 @@ enum MHD_Result route_admin_first(struct server *s, struct MHD_Connection *c, st
     const char *ver = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-bb-version");
     if (!ver || !tr_ok(http_version_validate(ver))) {
         rq->rejected = true;
-        return reply_error(c, rq, 400, "Invalid x-bb-version (expected [0-9A-Za-z._+-]{1,64}, no ..)");
+        return reply_error(c, rq, 400,
+                           "Invalid x-bb-version (expected [0-9A-Za-z._+-]{1,64}, no ..)");
     }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     uint64_t n;

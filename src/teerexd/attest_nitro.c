@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "attest_provider.h"
 #include "teerex/codec.h"
 #include "teerex/log.h"
@@ -96,6 +98,8 @@ static TR_RESULT nitro_get_random(struct attest_provider *p, uint8_t *out, size_
     }
 out:
     pthread_mutex_unlock(&n->lock);
+    if (tr_ok(res))
+        tr_log(TR_LOG_INFO, "nsm_entropy", "{s:I}", "bytes", (json_int_t)len);
     return res;
 }
 
@@ -123,8 +127,8 @@ static tr_result cache_ms_from_env(uint64_t *out)
     if (v == NULL || *v == '\0')
         return TR_SUCCESS;
     if (!tr_ok(tr_parse_u64(v, UINT64_MAX / 2, out))) {
-        tr_log(TR_LOG_ERROR, "config_invalid", "{s:s,s:s}", "name", "ATTESTATION_CACHE_MS",
-               "value", v);
+        tr_log(TR_LOG_ERROR, "config_invalid", "{s:s,s:s}", "name", "ATTESTATION_CACHE_MS", "value",
+               v);
         TR_BAIL(TR_ERR_USAGE);
     }
     return TR_SUCCESS;
@@ -170,8 +174,8 @@ TR_RESULT attest_nitro_create(const char *tee_mode, struct attest_provider **out
     } else {
         res = nsm_open(&n->client, "/dev/nsm");
         if (!tr_ok(res)) {
-            tr_log(TR_LOG_ERROR, "nsm_device_missing", "{s:s,s:s}", "device", "/dev/nsm",
-                   "detail", "TEE_MODE=nitro needs the Nitro Secure Module (run inside an enclave)");
+            tr_log(TR_LOG_ERROR, "nsm_device_missing", "{s:s,s:s}", "device", "/dev/nsm", "detail",
+                   "TEE_MODE=nitro needs the Nitro Secure Module (run inside an enclave)");
             goto out;
         }
         struct nsm_description d;

@@ -5,7 +5,10 @@
 #include "attest_provider.h"
 #include "teerex/log.h"
 
-static void standard_destroy(struct attest_provider *p) { free(p); }
+static void standard_destroy(struct attest_provider *p)
+{
+    free(p);
+}
 
 static TR_RESULT standard_create(struct attest_provider **out)
 {

@@ -24,16 +24,20 @@ struct opt {
 
 static const struct opt OPTS[] = {
     {"PORT", K_STR, 0, 0, "4000", "public port when LISTEN is unset (tcp:0.0.0.0:PORT)"},
-    {"LISTEN", K_STR, S(listen), "", "public listeners, comma-separated: tcp:HOST:PORT, unix:PATH, "
+    {"LISTEN", K_STR, S(listen), "",
+     "public listeners, comma-separated: tcp:HOST:PORT, unix:PATH, "
      "vsock:CID|any:PORT; prefix proxy+ when every connection starts with a PROXY v1/v2 header"},
-    {"ADMIN_LISTEN", K_STR, S(admin_listen), "", "admin listener (POST /upload-bb, GET /admin/versions); "
+    {"ADMIN_LISTEN", K_STR, S(admin_listen), "",
+     "admin listener (POST /upload-bb, GET /admin/versions); "
      "none when unset"},
     {"TEE_MODE", K_STR, S(tee_mode), "standard", "standard | nitro | nitro-emulated"},
-    {"BB_BINARY_PATH", K_STR, S(bb_binary_path), "", "default prover binary (default: bb from PATH)"},
+    {"BB_BINARY_PATH", K_STR, S(bb_binary_path), "",
+     "default prover binary (default: bb from PATH)"},
     {"BB_VERSIONS_DIR", K_STR, S(bb_versions_dir), "", "directory of <version>/bb binaries"},
     {"BB_STRICT_VERSIONS", K_BOOL, S(bb_strict_versions), "0",
      "1: an unknown x-aztec-version is a 400 instead of the default binary"},
-    {"CRS_PATH", K_STR, S(crs_path), "", "CRS directory passed to bb (env CRS_PATH and -c for ultra_honk)"},
+    {"CRS_PATH", K_STR, S(crs_path), "",
+     "CRS directory passed to bb (env CRS_PATH and -c for ultra_honk)"},
     {"HARDWARE_CONCURRENCY", K_STR, S(hardware_concurrency), "", "passed to bb's environment"},
     {"PROVE_CMD_CHONK", K_STR, S(cmd_chonk),
      "{bb} prove --scheme chonk --ivc_inputs_path {dir}/ivc-inputs.msgpack -o {dir}/output",
@@ -42,27 +46,34 @@ static const struct opt OPTS[] = {
      "{bb} prove --scheme ultra_honk -b {dir}/program.json -w {dir}/witness.gz -o {dir}/output "
      "--write_vk",
      "command template of the ultra_honk scheme (-c {crs} is appended when CRS_PATH is set)"},
-    {"PROVE_WORK_DIR", K_STR, S(work_dir), "", "parent of the private per-request directories "
+    {"PROVE_WORK_DIR", K_STR, S(work_dir), "",
+     "parent of the private per-request directories "
      "(default /dev/shm when usable, else $TMPDIR or /tmp)"},
     {"PROVE_CONCURRENCY", K_U64, U(prove_concurrency, 64), "1", "proofs run at the same time"},
     {"PROVE_QUEUE_LIMIT", K_U64, U(prove_queue_limit, 100000), "16",
      "requests waiting for a prover before 503"},
-    {"PROVE_TIMEOUT", K_MS, U(prove_timeout_ms, 0), "10m", "prover time limit (kills its process group)"},
+    {"PROVE_TIMEOUT", K_MS, U(prove_timeout_ms, 0), "10m",
+     "prover time limit (kills its process group)"},
     {"RATE_LIMIT_MAX", K_U64, U(rate_limit_max, 1000000), "10",
      "POST /prove per client IP per window (0 disables; loopback exempt)"},
-    {"RATE_LIMIT_WINDOW", K_MS, U(rate_limit_window_ms, 0), "1h", "sliding window of the rate limit"},
+    {"RATE_LIMIT_WINDOW", K_MS, U(rate_limit_window_ms, 0), "1h",
+     "sliding window of the rate limit"},
     {"MAX_BODY_BYTES", K_U64, U(max_body_bytes, (size_t)1 << 40), "52428800",
      "POST /prove body limit (413 past it)"},
     {"MAX_UPLOAD_BYTES", K_U64, U(max_upload_bytes, (size_t)1 << 40), "536870912",
      "POST /upload-bb body limit"},
-    {"HTTP_IDLE_TIMEOUT", K_U64, U(idle_timeout_s, 86400), "60", "seconds a connection may stay silent"},
+    {"HTTP_IDLE_TIMEOUT", K_U64, U(idle_timeout_s, 86400), "60",
+     "seconds a connection may stay silent"},
     {"HTTP_HEADER_TIMEOUT", K_MS, U(header_timeout_ms, 0), "10s",
      "time to send a complete request head (slow-loris guard)"},
-    {"MAX_CONNECTIONS", K_U64, U(max_connections, 65536), "1024", "open connections per listener set"},
-    {"PER_IP_CONNECTIONS", K_U64, U(per_ip_connections, 65536), "256", "open connections per client IP"},
+    {"MAX_CONNECTIONS", K_U64, U(max_connections, 65536), "1024",
+     "open connections per listener set"},
+    {"PER_IP_CONNECTIONS", K_U64, U(per_ip_connections, 65536), "256",
+     "open connections per client IP"},
     {"SHUTDOWN_GRACE", K_MS, U(shutdown_grace_ms, 0), "30s",
      "SIGTERM: time for in-flight proofs before they are cancelled"},
-    {"RETRY_AFTER", K_U64, U(retry_after_s, 86400), "30", "Retry-After seconds of a 503 (queue full)"},
+    {"RETRY_AFTER", K_U64, U(retry_after_s, 86400), "30",
+     "Retry-After seconds of a 503 (queue full)"},
     {"TRUSTED_PROXIES", K_LIST, 0, 0, "", "addresses/CIDRs whose X-Forwarded-For is trusted"},
     {"LOG_LEVEL", K_STR, 0, 0, "info", "debug | info | warn | error | off"},
 };
@@ -74,8 +85,10 @@ void config_print_help(const char *prog)
            "Every setting is an environment variable; --NAME=value overrides it.\n\n",
            prog);
     for (size_t i = 0; i < sizeof(OPTS) / sizeof(OPTS[0]); i++)
-        printf("  %-22s %s%s%s%s\n", OPTS[i].name, OPTS[i].help, OPTS[i].def[0] ? " [default: " : "",
-               OPTS[i].def, OPTS[i].def[0] ? "]" : "");
+        printf("  %-22s %s%s%s%s\n", OPTS[i].name, OPTS[i].help,
+               OPTS[i].def[0] ? " [default: " : "", OPTS[i].def, OPTS[i].def[0] ? "]" : "");
+    printf("\nNitro modes (attest_nitro.c, when built in) also read ATTESTATION_CACHE_MS and, for\n"
+           "nitro-emulated, the NSM emulator's NSM_EMU_* variables (see lib/nsm).\n");
     printf("\nExit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure,\n"
            "  2 usage or configuration error, 3 TEE mode unavailable (e.g. nitro without NSM),\n"
            "  4 listener could not be opened.\n"
@@ -157,12 +170,8 @@ tr_result config_load(int argc, char **argv, struct config *c)
         char *base = (char *)c + o->off;
         uint64_t u = 0;
         switch (o->kind) {
-        case K_STR:
-            TR_GUARD(set_str(base, o->size, v, o->name));
-            break;
-        case K_BOOL:
-            *(bool *)base = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
-            break;
+        case K_STR: TR_GUARD(set_str(base, o->size, v, o->name)); break;
+        case K_BOOL: *(bool *)base = strcmp(v, "1") == 0 || strcmp(v, "true") == 0; break;
         case K_U64:
             if (!tr_ok(tr_parse_u64(v, o->size, &u))) {
                 fprintf(stderr, "teerexd: %s must be a number <= %zu\n", o->name, o->size);
@@ -177,9 +186,7 @@ tr_result config_load(int argc, char **argv, struct config *c)
             }
             *(uint64_t *)base = u;
             break;
-        case K_LIST:
-            TR_GUARD(parse_list(c, v));
-            break;
+        case K_LIST: TR_GUARD(parse_list(c, v)); break;
         }
     }
     if (c->listen[0] == '\0')

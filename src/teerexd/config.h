@@ -13,10 +13,10 @@
 #define CONFIG_MAX_TRUSTED 32
 
 struct config {
-    char listen[1024];        /* LISTEN, or tcp:0.0.0.0:$PORT */
-    char admin_listen[512];   /* ADMIN_LISTEN ("" = no admin API) */
-    char tee_mode[32];        /* TEE_MODE */
-    char bb_binary_path[1024];/* BB_BINARY_PATH ("" = "bb" from PATH) */
+    char listen[1024];         /* LISTEN, or tcp:0.0.0.0:$PORT */
+    char admin_listen[512];    /* ADMIN_LISTEN ("" = no admin API) */
+    char tee_mode[32];         /* TEE_MODE */
+    char bb_binary_path[1024]; /* BB_BINARY_PATH ("" = "bb" from PATH) */
     char bb_versions_dir[1024];
     bool bb_strict_versions;
     char crs_path[1024];
@@ -27,12 +27,12 @@ struct config {
     uint64_t prove_concurrency;
     uint64_t prove_queue_limit;
     uint64_t prove_timeout_ms;
-    uint64_t rate_limit_max;       /* 0 disables */
+    uint64_t rate_limit_max; /* 0 disables */
     uint64_t rate_limit_window_ms;
     uint64_t max_body_bytes;
-    uint64_t max_upload_bytes;     /* admin /upload-bb */
-    uint64_t idle_timeout_s;       /* HTTP_IDLE_TIMEOUT */
-    uint64_t header_timeout_ms;    /* HTTP_HEADER_TIMEOUT */
+    uint64_t max_upload_bytes;  /* admin /upload-bb */
+    uint64_t idle_timeout_s;    /* HTTP_IDLE_TIMEOUT */
+    uint64_t header_timeout_ms; /* HTTP_HEADER_TIMEOUT */
     uint64_t max_connections;
     uint64_t per_ip_connections;
     uint64_t shutdown_grace_ms;

@@ -59,7 +59,8 @@ static TR_RESULT open_tcp(const char *rest, struct listener *l)
     }
     uint64_t port;
     TR_ENSURE(tr_ok(tr_parse_u64(colon + 1, 65535, &port)), TR_ERR_HTTP_BAD_LISTEN);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST};
     struct addrinfo *ai = NULL;
     TR_ENSURE(getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai) == 0 && ai,
@@ -71,7 +72,8 @@ static TR_RESULT open_tcp(const char *rest, struct listener *l)
     l->family = ai->ai_family;
     freeaddrinfo(ai);
     if (!ok) {
-        tr_log(TR_LOG_ERROR, "listen_failed", "{s:s,s:s}", "spec", l->spec, "errno", strerror(errno));
+        tr_log(TR_LOG_ERROR, "listen_failed", "{s:s,s:s}", "spec", l->spec, "errno",
+               strerror(errno));
         if (fd >= 0)
             close(fd);
         TR_BAIL(TR_ERR_SYS);
@@ -91,7 +93,8 @@ static TR_RESULT open_unix(const char *path, struct listener *l)
         unlink(path); /* a stale socket of an earlier run */
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 || listen(fd, 1024) != 0) {
-        tr_log(TR_LOG_ERROR, "listen_failed", "{s:s,s:s}", "spec", l->spec, "errno", strerror(errno));
+        tr_log(TR_LOG_ERROR, "listen_failed", "{s:s,s:s}", "spec", l->spec, "errno",
+               strerror(errno));
         if (fd >= 0)
             close(fd);
         TR_BAIL(TR_ERR_SYS);
@@ -117,11 +120,12 @@ static TR_RESULT open_vsock(const char *rest, struct listener *l)
     else
         TR_ENSURE(tr_ok(tr_parse_u64(cid_s, UINT32_MAX, &cid)), TR_ERR_HTTP_BAD_LISTEN);
     TR_ENSURE(tr_ok(tr_parse_u64(colon + 1, UINT32_MAX, &port)), TR_ERR_HTTP_BAD_LISTEN);
-    struct sockaddr_vm svm = {.svm_family = AF_VSOCK, .svm_cid = (unsigned)cid,
-                              .svm_port = (unsigned)port};
+    struct sockaddr_vm svm = {
+        .svm_family = AF_VSOCK, .svm_cid = (unsigned)cid, .svm_port = (unsigned)port};
     int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || bind(fd, (struct sockaddr *)&svm, sizeof(svm)) != 0 || listen(fd, 1024) != 0) {
-        tr_log(TR_LOG_ERROR, "listen_failed", "{s:s,s:s}", "spec", l->spec, "errno", strerror(errno));
+        tr_log(TR_LOG_ERROR, "listen_failed", "{s:s,s:s}", "spec", l->spec, "errno",
+               strerror(errno));
         if (fd >= 0)
             close(fd);
         TR_BAIL(TR_ERR_SYS);

@@ -6,11 +6,12 @@
 #include "metrics.h"
 
 static const char *const ROUTE_NAMES[ROUTE_COUNT] = {
-    "/attestation", "/prove", "/health", "/public-key", "/encryption-public-key",
-    "OPTIONS", "/metrics", "/upload-bb", "/admin/versions", "not_found"};
+    "/attestation", "/prove",   "/health",    "/public-key",     "/encryption-public-key",
+    "OPTIONS",      "/metrics", "/upload-bb", "/admin/versions", "not_found"};
 static const unsigned STATUSES[] = {200, 204, 400, 404, 405, 413, 429, 500, 503};
 #define N_STATUS (sizeof(STATUSES) / sizeof(STATUSES[0]) + 1) /* + "other" */
-static const uint64_t BUCKETS_MS[] = {100, 500, 1000, 2000, 5000, 10000, 30000, 60000, 120000, 300000, 600000};
+static const uint64_t BUCKETS_MS[] = {100,   500,   1000,   2000,   5000,  10000,
+                                      30000, 60000, 120000, 300000, 600000};
 #define N_BUCKETS (sizeof(BUCKETS_MS) / sizeof(BUCKETS_MS[0]))
 
 static atomic_uint_fast64_t requests[ROUTE_COUNT][N_STATUS];
@@ -18,7 +19,10 @@ static atomic_uint_fast64_t prove_buckets[N_BUCKETS];
 static atomic_uint_fast64_t prove_count, prove_sum_ms;
 static atomic_uint_fast64_t decrypt_failures, prover_failures, rate_limited, queue_full;
 
-const char *metrics_route_name(enum route r) { return r < ROUTE_COUNT ? ROUTE_NAMES[r] : "?"; }
+const char *metrics_route_name(enum route r)
+{
+    return r < ROUTE_COUNT ? ROUTE_NAMES[r] : "?";
+}
 
 void metrics_count_request(enum route r, unsigned status)
 {
@@ -40,12 +44,25 @@ void metrics_observe_prove(uint64_t ms)
     atomic_fetch_add(&prove_sum_ms, ms);
 }
 
-void metrics_count_decrypt_failure(void) { atomic_fetch_add(&decrypt_failures, 1); }
-void metrics_count_prover_failure(void) { atomic_fetch_add(&prover_failures, 1); }
-void metrics_count_rate_limited(void) { atomic_fetch_add(&rate_limited, 1); }
-void metrics_count_queue_full(void) { atomic_fetch_add(&queue_full, 1); }
+void metrics_count_decrypt_failure(void)
+{
+    atomic_fetch_add(&decrypt_failures, 1);
+}
+void metrics_count_prover_failure(void)
+{
+    atomic_fetch_add(&prover_failures, 1);
+}
+void metrics_count_rate_limited(void)
+{
+    atomic_fetch_add(&rate_limited, 1);
+}
+void metrics_count_queue_full(void)
+{
+    atomic_fetch_add(&queue_full, 1);
+}
 
-static TR_RESULT line(struct tr_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static TR_RESULT line(struct tr_buf *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static tr_result line(struct tr_buf *out, const char *fmt, ...)
 {
     char tmp[256];
@@ -74,8 +91,9 @@ tr_result metrics_render(unsigned queue_waiting, unsigned queue_active, struct t
                               ROUTE_NAMES[r], (unsigned long long)v));
         }
     }
-    TR_GUARD(line(out, "# HELP teerexd_prove_duration_seconds Prover run time of successful proofs.\n"
-                       "# TYPE teerexd_prove_duration_seconds histogram\n"));
+    TR_GUARD(line(out,
+                  "# HELP teerexd_prove_duration_seconds Prover run time of successful proofs.\n"
+                  "# TYPE teerexd_prove_duration_seconds histogram\n"));
     for (size_t i = 0; i < N_BUCKETS; i++)
         TR_GUARD(line(out, "teerexd_prove_duration_seconds_bucket{le=\"%g\"} %llu\n",
                       (double)BUCKETS_MS[i] / 1000.0,
@@ -86,17 +104,22 @@ tr_result metrics_render(unsigned queue_waiting, unsigned queue_active, struct t
     TR_GUARD(line(out, "teerexd_prove_duration_seconds_sum %.3f\n",
                   (double)atomic_load(&prove_sum_ms) / 1000.0));
     TR_GUARD(line(out, "teerexd_prove_duration_seconds_count %llu\n", (unsigned long long)cnt));
-    TR_GUARD(line(out, "# HELP teerexd_prove_queue_waiting Requests waiting for a prover.\n"
-                       "# TYPE teerexd_prove_queue_waiting gauge\nteerexd_prove_queue_waiting %u\n",
+    TR_GUARD(line(out,
+                  "# HELP teerexd_prove_queue_waiting Requests waiting for a prover.\n"
+                  "# TYPE teerexd_prove_queue_waiting gauge\nteerexd_prove_queue_waiting %u\n",
                   queue_waiting));
-    TR_GUARD(line(out, "# HELP teerexd_prove_active Proofs running now.\n"
-                       "# TYPE teerexd_prove_active gauge\nteerexd_prove_active %u\n",
+    TR_GUARD(line(out,
+                  "# HELP teerexd_prove_active Proofs running now.\n"
+                  "# TYPE teerexd_prove_active gauge\nteerexd_prove_active %u\n",
                   queue_active));
-    TR_GUARD(line(out, "# TYPE teerexd_decrypt_failures_total counter\nteerexd_decrypt_failures_total %llu\n",
-                  (unsigned long long)atomic_load(&decrypt_failures)));
-    TR_GUARD(line(out, "# TYPE teerexd_prover_failures_total counter\nteerexd_prover_failures_total %llu\n",
-                  (unsigned long long)atomic_load(&prover_failures)));
-    TR_GUARD(line(out, "# TYPE teerexd_rate_limited_total counter\nteerexd_rate_limited_total %llu\n",
+    TR_GUARD(line(
+        out, "# TYPE teerexd_decrypt_failures_total counter\nteerexd_decrypt_failures_total %llu\n",
+        (unsigned long long)atomic_load(&decrypt_failures)));
+    TR_GUARD(line(
+        out, "# TYPE teerexd_prover_failures_total counter\nteerexd_prover_failures_total %llu\n",
+        (unsigned long long)atomic_load(&prover_failures)));
+    TR_GUARD(line(out,
+                  "# TYPE teerexd_rate_limited_total counter\nteerexd_rate_limited_total %llu\n",
                   (unsigned long long)atomic_load(&rate_limited)));
     TR_GUARD(line(out, "# TYPE teerexd_queue_full_total counter\nteerexd_queue_full_total %llu\n",
                   (unsigned long long)atomic_load(&queue_full)));

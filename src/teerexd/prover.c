@@ -35,7 +35,10 @@ bool scheme_parse(const char *s, enum scheme *out)
     return false;
 }
 
-const char *scheme_name(enum scheme s) { return s == SCHEME_ULTRA_HONK ? "ultra_honk" : "chonk"; }
+const char *scheme_name(enum scheme s)
+{
+    return s == SCHEME_ULTRA_HONK ? "ultra_honk" : "chonk";
+}
 
 static uint64_t now_ms(void)
 {

@@ -21,18 +21,18 @@ const char *scheme_name(enum scheme s);
 struct prove_request {
     enum scheme scheme;
     const char *bb_path;
-    struct tr_slice input;  /* decrypted prover input (a container for ultra_honk) */
-    int client_fd;          /* watched for hang-up; -1 = none */
+    struct tr_slice input;     /* decrypted prover input (a container for ultra_honk) */
+    int client_fd;             /* watched for hang-up; -1 = none */
     const atomic_bool *cancel; /* set on shutdown after the grace period */
 };
 
 struct prove_output {
-    struct tr_buf proof;          /* 4-byte BE field count + output/proof */
-    struct tr_buf vk;             /* output/vk when written (else empty) */
-    struct tr_buf public_inputs;  /* output/public_inputs when written */
-    struct tr_buf log;            /* bb stdout+stderr, last TR_MAX_PROVER_STDERR bytes */
+    struct tr_buf proof;         /* 4-byte BE field count + output/proof */
+    struct tr_buf vk;            /* output/vk when written (else empty) */
+    struct tr_buf public_inputs; /* output/public_inputs when written */
+    struct tr_buf log;           /* bb stdout+stderr, last TR_MAX_PROVER_STDERR bytes */
     uint64_t prove_ms;
-    int exit_code;                /* -1 when killed */
+    int exit_code; /* -1 when killed */
 };
 
 /* Picks the parent of work directories once (PROVE_WORK_DIR, /dev/shm, $TMPDIR, /tmp). */
@@ -46,6 +46,7 @@ TR_RESULT prover_run(const struct config *cfg, const char *work_parent,
  * NULL-terminated, strings in storage. Exposed for unit tests. */
 #define PROVER_MAX_ARGS 64
 TR_RESULT prover_expand(const char *tmpl, const char *bb, const char *dir, const char *crs,
-                        bool append_crs, char *storage, size_t cap, char *argv[PROVER_MAX_ARGS + 1]);
+                        bool append_crs, char *storage, size_t cap,
+                        char *argv[PROVER_MAX_ARGS + 1]);
 
 #endif

@@ -68,7 +68,8 @@ static enum MHD_Result pick_binary(struct server *s, struct MHD_Connection *c, s
     }
     if (want && *want) {
         snprintf(label, cap, "default (requested %s not available)", want);
-        tr_log(TR_LOG_WARN, "version_fallback", "{s:s,s:s}", "requestId", rq->id, "requested", want);
+        tr_log(TR_LOG_WARN, "version_fallback", "{s:s,s:s}", "requestId", rq->id, "requested",
+               want);
     } else {
         snprintf(label, cap, "default");
     }
@@ -77,8 +78,7 @@ static enum MHD_Result pick_binary(struct server *s, struct MHD_Connection *c, s
 }
 
 static enum MHD_Result reply_proof(struct MHD_Connection *c, struct request *rq,
-                                   struct prove_output *po, uint64_t decrypt_ms,
-                                   const char *label)
+                                   struct prove_output *po, uint64_t decrypt_ms, const char *label)
 {
     struct tr_buf p64, vk64, pi64;
     tr_buf_init(&p64, 0);
@@ -101,8 +101,8 @@ static enum MHD_Result reply_proof(struct MHD_Connection *c, struct request *rq,
     char dms[24], pms[24];
     snprintf(dms, sizeof(dms), "%" PRIu64, decrypt_ms);
     snprintf(pms, sizeof(pms), "%" PRIu64, po->prove_ms);
-    const char *hdrs[] = {"x-decrypt-duration-ms", dms, "x-prove-duration-ms", pms,
-                          "x-prover-version", label, NULL};
+    const char *hdrs[] = {
+        "x-decrypt-duration-ms", dms, "x-prove-duration-ms", pms, "x-prover-version", label, NULL};
     ret = reply_json(c, rq, 200, o, hdrs);
 out:
     tr_buf_free(&p64);

@@ -36,7 +36,8 @@ static TR_RESULT user_data(struct server *s, struct tr_buf *out)
         tr_hex_to_str(dig, 32, hex);
         free(text);
         json_decref(o);
-        o = json_pack("{s:s,s:I}", "versions_sha256", hex, "count", (json_int_t)json_array_size(list));
+        o = json_pack("{s:s,s:I}", "versions_sha256", hex, "count",
+                      (json_int_t)json_array_size(list));
         text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         TR_CHECK(text != NULL, TR_ERR_NOMEM);
         tr_log(TR_LOG_WARN, "user_data_versions_hashed", "{s:I}", "count",
@@ -139,8 +140,7 @@ enum MHD_Result route_public(struct server *s, struct MHD_Connection *c, struct 
     (void)url;
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     switch (rq->route) {
-    case ROUTE_OPTIONS:
-        return reply_text(c, rq, 204, NULL, NULL, 0);
+    case ROUTE_OPTIONS: return reply_text(c, rq, 204, NULL, NULL, 0);
     case ROUTE_ATTESTATION:
         if (get)
             return attestation(s, c, rq);
@@ -162,8 +162,7 @@ enum MHD_Result route_public(struct server *s, struct MHD_Connection *c, struct 
         if (strcmp(method, "POST") == 0)
             return route_prove(s, c, rq);
         break;
-    default:
-        break;
+    default: break;
     }
     rq->route = ROUTE_NOT_FOUND;
     return reply_error(c, rq, 404, "Not found");

@@ -35,7 +35,8 @@ uint64_t mono_ms(void)
 
 int connection_fd(struct MHD_Connection *c)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     return ci ? ci->connect_fd : -1;
 }
 
@@ -406,15 +407,13 @@ static struct MHD_Daemon *start_daemon(struct server *s, MHD_AccessHandlerCallba
 {
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    return MHD_start_daemon(flags, 0, NULL, NULL, cb, s,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.idle_timeout_s,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.per_ip_connections,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-                            MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-                            MHD_OPTION_THREAD_STACK_SIZE, (size_t)512 * 1024,
-                            MHD_OPTION_END);
+    return MHD_start_daemon(flags, 0, NULL, NULL, cb, s, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned)s->cfg.per_ip_connections, MHD_OPTION_NOTIFY_COMPLETED,
+                            completed, s, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_THREAD_STACK_SIZE,
+                            (size_t)512 * 1024, MHD_OPTION_END);
 }
 
 tr_result server_start(struct server *s)

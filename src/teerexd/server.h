@@ -25,7 +25,7 @@ struct server {
     struct config cfg;
     char work_parent[1024];
     struct pgp_key *key;
-    char *armored;   /* armored public key, NUL-terminated */
+    char *armored; /* armored public key, NUL-terminated */
     size_t armored_len;
     struct attest_provider *attest;
     struct versions versions;
@@ -49,7 +49,7 @@ struct request {
     unsigned status;
     bool admin;
     bool too_large;
-    bool rejected;  /* a response was queued before the body ended */
+    bool rejected; /* a response was queued before the body ended */
     struct tr_buf body;
     struct versions_upload *upload;
     uint64_t upload_bytes;

@@ -93,7 +93,10 @@ tr_result versions_init(struct versions *v, const char *dir, const char *default
     return versions_rescan(v);
 }
 
-void versions_destroy(struct versions *v) { pthread_mutex_destroy(&v->mu); }
+void versions_destroy(struct versions *v)
+{
+    pthread_mutex_destroy(&v->mu);
+}
 
 tr_result versions_rescan(struct versions *v)
 {
@@ -172,8 +175,8 @@ json_t *versions_json(struct versions *v)
         return NULL;
     pthread_mutex_lock(&v->mu);
     for (size_t i = 0; i < v->count; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "version", v->list[i].version, "sha256",
-                                           v->list[i].sha256));
+        json_array_append_new(
+            a, json_pack("{s:s,s:s}", "version", v->list[i].version, "sha256", v->list[i].sha256));
     pthread_mutex_unlock(&v->mu);
     return a;
 }
@@ -201,7 +204,8 @@ struct versions_upload {
     EVP_MD_CTX *md;
 };
 
-tr_result versions_upload_begin(struct versions *v, const char *version, struct versions_upload **out)
+tr_result versions_upload_begin(struct versions *v, const char *version,
+                                struct versions_upload **out)
 {
     TR_GUARD(http_version_validate(version));
     TR_ENSURE(v->dir[0] != '\0', TR_ERR_USAGE);

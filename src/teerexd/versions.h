@@ -43,7 +43,8 @@ void versions_names(struct versions *v, char *out, size_t cap);
 /* Admin upload: streams into a temp file in dir/<version>/ then commits it
  * atomically (fsync, rename to bb, 0755) and records its hash. */
 struct versions_upload;
-TR_RESULT versions_upload_begin(struct versions *v, const char *version, struct versions_upload **out);
+TR_RESULT versions_upload_begin(struct versions *v, const char *version,
+                                struct versions_upload **out);
 TR_RESULT versions_upload_write(struct versions_upload *u, const void *p, size_t n);
 TR_RESULT versions_upload_commit(struct versions_upload *u, struct bb_version *out);
 void versions_upload_abort(struct versions_upload *u);

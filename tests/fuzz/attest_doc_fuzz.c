@@ -10,21 +10,20 @@
 #include "teerex/attest.h"
 
 /* The emulator root the seeds chain to (a throwaway test certificate). */
-static const char SEED_ROOT[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIICKzCCAbKgAwIBAgIQUuXUgx+Z9DI0F4GuRn/S1TAKBggqhkjOPQQDAzBWMQsw\n"
-    "CQYDVQQGEwJVUzEpMCcGA1UECgwgdGVlLXJleCBOU00gZW11bGF0b3IgKFRFU1Qg\n"
-    "T05MWSkxHDAaBgNVBAMME3RlZXJleC1uc20tZW11IHJvb3QwHhcNMjYxMTI1MDYx\n"
-    "MzQ4WhcNMzYxMTIyMDcxMzQ4WjBWMQswCQYDVQQGEwJVUzEpMCcGA1UECgwgdGVl\n"
-    "LXJleCBOU00gZW11bGF0b3IgKFRFU1QgT05MWSkxHDAaBgNVBAMME3RlZXJleC1u\n"
-    "c20tZW11IHJvb3QwdjAQBgcqhkjOPQIBBgUrgQQAIgNiAAT+RE2Idwz8r3w2ymls\n"
-    "lpIXM+taGEs9n2fdcK7M5/NSf/5MPqxmI84DkrdfxUkW+tFcDg6eSH9FhJct01xn\n"
-    "x6Ze2tWDq5UNnQZ3BheMu1JpNgbWFRH5MtfnfjtIHXbnywSjRTBDMBIGA1UdEwEB\n"
-    "/wQIMAYBAf8CAQMwDgYDVR0PAQH/BAQDAgEGMB0GA1UdDgQWBBS4uelRPI0scHoP\n"
-    "NO6ZSZWqIaoHhjAKBggqhkjOPQQDAwNnADBkAjABrcFde09ueiOeiQZxRSQdEgUu\n"
-    "rX4nKts/CfUn0uNAEg9Z36q7C1oLndtGefwn61UCMHkQ91E+0RRo+I4sHMgI6q/r\n"
-    "3n1ejwDV5wbRBJS47kg3Dqg+cZJq4azK6XkvfHBluw==\n"
-    "-----END CERTIFICATE-----\n";
+static const char SEED_ROOT[] = "-----BEGIN CERTIFICATE-----\n"
+                                "MIICKzCCAbKgAwIBAgIQUuXUgx+Z9DI0F4GuRn/S1TAKBggqhkjOPQQDAzBWMQsw\n"
+                                "CQYDVQQGEwJVUzEpMCcGA1UECgwgdGVlLXJleCBOU00gZW11bGF0b3IgKFRFU1Qg\n"
+                                "T05MWSkxHDAaBgNVBAMME3RlZXJleC1uc20tZW11IHJvb3QwHhcNMjYxMTI1MDYx\n"
+                                "MzQ4WhcNMzYxMTIyMDcxMzQ4WjBWMQswCQYDVQQGEwJVUzEpMCcGA1UECgwgdGVl\n"
+                                "LXJleCBOU00gZW11bGF0b3IgKFRFU1QgT05MWSkxHDAaBgNVBAMME3RlZXJleC1u\n"
+                                "c20tZW11IHJvb3QwdjAQBgcqhkjOPQIBBgUrgQQAIgNiAAT+RE2Idwz8r3w2ymls\n"
+                                "lpIXM+taGEs9n2fdcK7M5/NSf/5MPqxmI84DkrdfxUkW+tFcDg6eSH9FhJct01xn\n"
+                                "x6Ze2tWDq5UNnQZ3BheMu1JpNgbWFRH5MtfnfjtIHXbnywSjRTBDMBIGA1UdEwEB\n"
+                                "/wQIMAYBAf8CAQMwDgYDVR0PAQH/BAQDAgEGMB0GA1UdDgQWBBS4uelRPI0scHoP\n"
+                                "NO6ZSZWqIaoHhjAKBggqhkjOPQQDAwNnADBkAjABrcFde09ueiOeiQZxRSQdEgUu\n"
+                                "rX4nKts/CfUn0uNAEg9Z36q7C1oLndtGefwn61UCMHkQ91E+0RRo+I4sHMgI6q/r\n"
+                                "3n1ejwDV5wbRBJS47kg3Dqg+cZJq4azK6XkvfHBluw==\n"
+                                "-----END CERTIFICATE-----\n";
 #define SEED_TIME_MS 1795590888000ULL
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,8 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct attest_result r;
     attest_result_init(&r);
     tr_result res = attest_verify(data, size, &exp, &r);
-    if (!tr_ok(res) && attest_class_of(res.err) == ATTEST_CLASS_NONE &&
-        res.err != TR_ERR_NOMEM)
+    if (!tr_ok(res) && attest_class_of(res.err) == ATTEST_CLASS_NONE && res.err != TR_ERR_NOMEM)
         __builtin_trap(); /* every rejection has a class */
     if (r.public_key.len > TR_NSM_MAX_PUBLIC_KEY || r.user_data.len > TR_NSM_MAX_USER_DATA ||
         r.nonce.len > TR_NSM_MAX_NONCE || strlen(r.module_id) >= sizeof(r.module_id))

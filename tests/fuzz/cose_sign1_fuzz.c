@@ -17,7 +17,10 @@ static const char FUZZ_PUB[] = "-----BEGIN PUBLIC KEY-----\n"
                                "-----END PUBLIC KEY-----\n";
 static EVP_PKEY *pub;
 
-static void release(void) { EVP_PKEY_free(pub); }
+static void release(void)
+{
+    EVP_PKEY_free(pub);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct tr_buf out;
     tr_buf_init(&out, size + 1);
-    if (!tr_ok(http_container_write(&c, &out)) || out.len != size || memcmp(out.data, data, size) != 0)
+    if (!tr_ok(http_container_write(&c, &out)) || out.len != size ||
+        memcmp(out.data, data, size) != 0)
         __builtin_trap();
     tr_buf_free(&out);
     return 0;

@@ -21,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     /* The header alone parses to the same length; one byte less never parses. */
     struct http_proxy_info again;
-    if (!tr_ok(http_proxy_parse(data, info.header_len, &again)) || again.header_len != info.header_len)
+    if (!tr_ok(http_proxy_parse(data, info.header_len, &again)) ||
+        again.header_len != info.header_len)
         __builtin_trap();
     tr_result shorter = http_proxy_parse(data, info.header_len - 1, &again);
     if (tr_ok(shorter))

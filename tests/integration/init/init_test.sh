@@ -22,7 +22,7 @@ start_init() { # $1: extra config lines
     echo "child = $SERVER_CHILD"
     printf '%s\n' "${1:-}"
   } > "$WORK/init.conf"
-  "$INIT_BIN" --config "$WORK/init.conf" > "$WORK/init.log" 2>&1 &
+  "${VG[@]}" "$INIT_BIN" --config "$WORK/init.conf" > "$WORK/init.log" 2>&1 &
   INIT_PID=$!
   PIDS+=("$INIT_PID")
   wait_http "$URL" 15000 || fail "server did not answer on 127.0.0.1 under teerex-init"
@@ -39,7 +39,8 @@ health)
   note "server answered $(( $(now_ms) - t0 )) ms after teerex-init started"
   ip -o addr show lo | grep -q 'inet 127.0.0.1/8' || fail "127.0.0.1/8 not on lo"
   ip -o link show lo | grep -q 'LOOPBACK,UP' || fail "lo not up"
-  [ "$(cat "$WORK/pwd.out")" = "$WORK" ] || fail "child did not start in workdir"
+  for _ in $(seq 100); do [ -s "$WORK/pwd.out" ] && break; sleep 0.02; done
+  [ "$(cat "$WORK/pwd.out" 2>/dev/null)" = "$WORK" ] || fail "child did not start in workdir"
   grep -q '"event":"loopback_verified"' "$WORK/console" || fail "no loopback_verified line"
   ;;
 restart)
@@ -133,6 +134,15 @@ check)
       -- /bin/true > "$WORK/nocap.log" 2>&1 || rc=$?
     [ "$rc" = 1 ] || fail "loopback failure without CAP_NET_ADMIN exited $rc"
     grep -q 'RT_NETLINK' "$WORK/nocap.log" || fail "netlink error not reported"
+    # Outside test mode the same failure must not end the "enclave".
+    setpriv --inh-caps=-all --bounding-set=-all "$INIT_BIN" --console stderr \
+      -- /bin/true > "$WORK/nocap2.log" 2>&1 &
+    stay=$!
+    PIDS+=("$stay")
+    sleep 1
+    kill -0 "$stay" 2>/dev/null || fail "teerex-init exited after a set-up failure outside test mode"
+    grep -q 'RT_NETLINK' "$WORK/nocap2.log" || fail "netlink error not reported (production mode)"
+    kill -9 "$stay"
   fi
   ;;
 flood)
@@ -201,7 +211,7 @@ rootfs)
     --console /tmp/console --stats-file /tmp/stats.json > "$WORK/init.log" 2>&1 &
   INIT_PID=$!
   PIDS+=("$INIT_PID")
-  wait_http "$URL" 15000 || fail "teerexd in the staged rootfs did not answer /health"
+  wait_http "$URL" 30000 || fail "teerexd in the staged rootfs did not answer /health"
   curl -s "$URL" | grep -q '"status":"ok"' || fail "/health body"
   kill -TERM "$INIT_PID"
   rc=0; wait "$INIT_PID" || rc=$?

@@ -14,6 +14,12 @@ TEEREXD_BIN="$TR_BUILD_DIR/src/teerexd/teerexd"
 HERE_INIT="$TR_SOURCE_DIR/tests/integration/init"
 HERE_PROXY="$TR_SOURCE_DIR/tests/integration/proxy"
 
+# Under the valgrind flavour (TR_VALGRIND=1) our daemons run under valgrind.
+VG=()
+if [ "${TR_VALGRIND:-0}" = 1 ] && [ -n "${TR_VALGRIND_CMD:-}" ]; then
+  read -r -a VG <<< "$TR_VALGRIND_CMD"
+fi
+
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; dump_logs; exit 1; }
 note() { echo "-- $*"; }

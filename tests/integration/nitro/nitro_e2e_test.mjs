@@ -32,6 +32,9 @@ try {
   srv = await startServer(env);
   const rootPem = readFileSync(`${emuDir}/root.pem`);
   check(srv.logs.some((l) => l.event === 'nsm_emulated'), 'the emulator announces itself');
+  const ent = srv.logs.findIndex((l) => l.event === 'nsm_entropy' && l.bytes > 0);
+  const ready = srv.logs.findIndex((l) => l.event === 'ready');
+  check(ent >= 0 && ent < ready, 'NSM entropy fed to the RNG before start-up completes');
 
   // 1. fresh document with a nonce, verified independently
   const nonce = randomBytes(32);

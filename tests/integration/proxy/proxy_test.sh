@@ -2,7 +2,7 @@
 # teerex-proxy in a fresh network namespace, TCP <-> TCP: the vsock target
 # runs over the test transport (--vsock-over-tcp: CID c -> 127.0.0.c), with
 # a fake nitro-cli on PATH whose CID changes like a restarted enclave's.
-#   proxy_test.sh follow|load|cap|teerexd|errors
+#   proxy_test.sh follow|load|cap|teerexd|errors|stall
 set -euo pipefail
 # shellcheck source=../init/lib.sh
 . "$(dirname "$0")/../init/lib.sh"
@@ -36,7 +36,7 @@ start_echo() { # CID [HOLD]
 }
 
 start_proxy() { # extra args
-  "$PROXY_BIN" --listen tcp:0.0.0.0:4000 --target vsock:auto:5000 --enclave-name teerex \
+  "${VG[@]}" "$PROXY_BIN" --listen tcp:0.0.0.0:4000 --target vsock:auto:5000 --enclave-name teerex \
     --vsock-over-tcp --status tcp:127.0.0.1:4001 "$@" > "$WORK/proxy.log" 2>&1 &
   PROXY_PID=$!
   PIDS+=("$PROXY_PID")
@@ -151,7 +151,7 @@ errors)
   # code) or the connect fails (nothing listens on CID 16 here) and the
   # client is closed while the proxy stays up.
   rc=0
-  timeout 3 "$PROXY_BIN" --listen tcp:127.0.0.1:4004 --target vsock:16:5000 \
+  "${VG[@]}" "$PROXY_BIN" --listen tcp:127.0.0.1:4004 --target vsock:16:5000 \
     --status tcp:127.0.0.1:4005 --connect-timeout 300ms > "$WORK/vs.log" 2>&1 &
   vs=$!
   PIDS+=("$vs")
@@ -167,8 +167,35 @@ errors)
     [ "$f" -ge 1 ] || fail "vsock connect failure not counted"
     grep -q '"cid":16' "$WORK/vs.log" || fail "fixed CID not logged"
     note "vsock:16:5000 unreachable: client closed, $f failed attempts counted"
+    kill -TERM "$vs"
+    wait "$vs" || rc=$?
+    [ "$rc" = 0 ] || fail "vsock proxy exit $rc on SIGTERM"
   fi
   "$PROXY_BIN" --help | grep -q 'vsock:auto' || fail "--help"
+  ;;
+stall)
+  # A target that never reads, says "bye" and half-closes; the client sends
+  # 8 MiB (more than the buffers on the way hold), reads "bye" and closes.
+  # Bytes wait for the target: the proxy must sleep under back-pressure
+  # (no busy loop on a full pipe or a finished peer) until the idle timeout
+  # closes the connection and counts it.
+  node -e 'const s=require("net").createServer({allowHalfOpen:true},(c)=>{c.pause();c.end("bye")});
+    s.listen(5000,"127.0.0.16",()=>require("fs").writeFileSync(process.argv[1],"1"))' "$WORK/stall.ready" &
+  PIDS+=("$!")
+  for _ in $(seq 200); do [ -f "$WORK/stall.ready" ] && break; sleep 0.02; done
+  echo 16 > "$WORK/cid"
+  start_proxy --idle-timeout 3s
+  node -e 'const s=require("net").connect(4000,"127.0.0.1",()=>{s.write(Buffer.alloc(8<<20));s.end()});
+    let r="";s.on("data",(d)=>r+=d);s.on("end",()=>{console.log(r);s.destroy()});s.on("error",()=>{})' > "$WORK/stall.out"
+  [ "$(cat "$WORK/stall.out")" = bye ] || fail "client did not get the target's reply"
+  ticks() { awk '{print $14 + $15}' "/proc/$PROXY_PID/stat"; }
+  t0=$(ticks); sleep 2; t1=$(ticks)
+  note "proxy CPU while a finished client waits on a stalled target: $(( t1 - t0 )) ticks in 2 s"
+  [ "$(st active)" = 1 ] || fail "the stalled connection is not open"
+  [ $(( t1 - t0 )) -le 20 ] || fail "proxy spins: $(( t1 - t0 )) ticks of CPU in 2 s"
+  sleep 2
+  [ "$(st active)" = 0 ] || fail "idle timeout did not close the stalled connection"
+  [ "$(st idle_timeouts)" = 1 ] || fail "idle timeout not counted"
   ;;
 teerexd)
   [ -x "$TEEREXD_BIN" ] || skip "teerexd not built yet ($TEEREXD_BIN)"

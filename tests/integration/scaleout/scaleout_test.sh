@@ -7,7 +7,8 @@
 #   B: 50 clients again; one instance is killed (SIGKILL) mid-run; every client
 #      still finishes, and C CLIs mapped to the dead instance did so through
 #      their re-attest path ("reattested": true).
-# SCALEOUT_BENCH=1 also measures proofs/s through the LB, 3 instances vs 1.
+# SCALEOUT_BENCH=1 also measures proofs/s through the LB, 3 instances vs 1
+# (BENCH_DELAY s per fake proof, default 0.2; BENCH_CLIENTS x BENCH_EACH proofs).
 # Needs: haproxy, node + tests/interop/node_modules (openpgp), teerexd, teerex.
 set -euo pipefail
 B=${TR_BUILD_DIR:?TR_BUILD_DIR unset (run through ctest)}
@@ -180,11 +181,13 @@ if [ "${SCALEOUT_BENCH:-0}" = 1 ]; then
   # 3 instances: bring prover2 back first.
   start_prover 2
   wait_up 3 || fail "bench: prover2 did not come back"
-  bench "3 instances" 30 4
+  BENCH_CLIENTS=${BENCH_CLIENTS:-30}
+  BENCH_EACH=${BENCH_EACH:-4}
+  bench "3 instances" "$BENCH_CLIENTS" "$BENCH_EACH"
   # 1 instance: the same haproxy config, all three entries on prover1.
   kill -TERM "$LB_PID"; wait "$LB_PID" 2>/dev/null || true
   start_lb "127.0.0.1:${P[1]}" "127.0.0.1:${P[1]}" "127.0.0.1:${P[1]}"
   wait_up 3 || fail "bench: haproxy (1 instance) did not come up"
-  bench "1 instance" 30 4
+  bench "1 instance" "$BENCH_CLIENTS" "$BENCH_EACH"
 fi
 echo "scaleout: ok"

@@ -40,10 +40,10 @@ static int32_t verify(const struct subject *s, const uint8_t *p, size_t n)
     return res.err;
 }
 
-#define EXPECT_CODE(s, buf, code, what)                                                           \
+#define EXPECT_CODE(s, buf, code, what)                                                            \
     do {                                                                                           \
         int32_t got_ = verify((s), (buf)->data, (buf)->len);                                       \
-        TH_REPORT(got_ == (code), "%s: %s: expected %s, got %s", (s)->name, (what),               \
+        TH_REPORT(got_ == (code), "%s: %s: expected %s, got %s", (s)->name, (what),                \
                   tr_err_name(code), tr_err_name(got_));                                           \
     } while (0)
 
@@ -84,7 +84,8 @@ static void envelope(const struct parts *p, cbor_item_t *prot, cbor_item_t *unpr
 {
     cbor_item_t **a = cbor_array_handle(p->root);
     cbor_item_t *arr = cbor_new_definite_array(4);
-    cbor_item_t *pl = payload ? cbor_build_bytestring(payload->data, payload->len) : cbor_incref(a[2]);
+    cbor_item_t *pl =
+        payload ? cbor_build_bytestring(payload->data, payload->len) : cbor_incref(a[2]);
     cbor_array_push(arr, prot ? prot : a[0]);
     cbor_array_push(arr, unprot ? unprot : a[1]);
     cbor_array_push(arr, pl);
@@ -154,15 +155,15 @@ static void run_payload_matrix(const struct subject *s, const struct parts *p, s
         mutate(p, required[i], OP_REMOVE, NULL, b);
         EXPECT_CODE(s, b, TR_ERR_ATTEST_INVALID_DOCUMENT, what);
     }
-    static const char *const all[] = {"module_id", "digest", "timestamp", "pcrs", "certificate",
-                                      "cabundle", "public_key", "user_data", "nonce"};
+    static const char *const all[] = {"module_id", "digest",     "timestamp", "pcrs", "certificate",
+                                      "cabundle",  "public_key", "user_data", "nonce"};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         snprintf(what, sizeof(what), "duplicate %s", all[i]);
         mutate(p, all[i], OP_DUP, NULL, b);
         EXPECT_CODE(s, b, TR_ERR_ATTEST_INVALID_DOCUMENT, what);
         /* uint, except for timestamp (a uint already): text */
-        cbor_item_t *num = strcmp(all[i], "timestamp") == 0 ? cbor_build_string("7")
-                                                            : cbor_build_uint8(7);
+        cbor_item_t *num =
+            strcmp(all[i], "timestamp") == 0 ? cbor_build_string("7") : cbor_build_uint8(7);
         snprintf(what, sizeof(what), "retype %s", all[i]);
         mutate(p, all[i], OP_REPLACE, num, b);
         EXPECT_CODE(s, b, TR_ERR_ATTEST_INVALID_DOCUMENT, what);
@@ -237,7 +238,9 @@ static void run_payload_matrix(const struct subject *s, const struct parts *p, s
         mutate(p, "pcrs", OP_REPLACE, nm, b);
         EXPECT_CODE(s, b,
                     variant == 0 ? TR_ERR_ATTEST_SIGNATURE_FAILED : TR_ERR_ATTEST_INVALID_DOCUMENT,
-                    variant == 0 ? "PCR0 bit flip" : variant == 1 ? "PCR0 47 bytes" : "PCR index 32");
+                    variant == 0   ? "PCR0 bit flip"
+                    : variant == 1 ? "PCR0 47 bytes"
+                                   : "PCR index 32");
         cbor_decref(&nm);
     }
 }
@@ -305,7 +308,8 @@ static void run_envelope_matrix(const struct subject *s, const struct parts *p, 
     EXPECT_CODE(s, b, TR_ERR_ATTEST_INVALID_COSE, "95-byte signature");
     cbor_decref(&short_sig);
     /* wrong alg, duplicate label, empty protected header, alg repeated unprotected */
-    static const uint8_t es256[] = {0xa1, 0x01, 0x26}, dup[] = {0xa2, 0x01, 0x38, 0x22, 0x01, 0x38, 0x22},
+    static const uint8_t es256[] = {0xa1, 0x01, 0x26},
+                         dup[] = {0xa2, 0x01, 0x38, 0x22, 0x01, 0x38, 0x22},
                          ps384[] = {0xa1, 0x01, 0x38, 0x25}, text_alg[] = {0xa1, 0x01, 0x61, 'x'};
     const struct {
         const uint8_t *p;
@@ -451,9 +455,12 @@ static void run_all(struct subject *s)
 }
 
 static const char *const REAL[] = {
-    "2021-03-24_anjuna_sample_prod_doc_with_publickey", "2022-10-13_evervault_beta_valid",
-    "2023-09-18_evervault_valid_b64_debug",            "2024-01-24_anjuna_attester_full_debug",
-    "2024-02-26_marlin_nitroprover_sample1",           "2025-07-18_sui-sentinel_indefinite-map",
+    "2021-03-24_anjuna_sample_prod_doc_with_publickey",
+    "2022-10-13_evervault_beta_valid",
+    "2023-09-18_evervault_valid_b64_debug",
+    "2024-01-24_anjuna_attester_full_debug",
+    "2024-02-26_marlin_nitroprover_sample1",
+    "2025-07-18_sui-sentinel_indefinite-map",
 };
 
 static void test_real(void)
@@ -511,6 +518,32 @@ static void test_emulated(void)
     bb.sha256[31] = 0xfe;
     EXPECT_EQ(verify(&s, doc.data, doc.len), TR_ERR_ATTEST_BB_VERSION_MISMATCH);
     s.exp.n_bb = 0;
+    /* a version list too long for 512 bytes travels as its digest */
+    struct attest_bb_expect many[40];
+    memset(many, 0, sizeof(many));
+    for (int i = 0; i < 40; i++) {
+        snprintf(many[i].version, sizeof(many[i].version), "%d.%d.0", 1 + i / 10, i % 10);
+        many[i].sha256[0] = (uint8_t)i;
+    }
+    struct tr_buf ud2, doc2;
+    tr_buf_init(&ud2, 4096);
+    tr_buf_init(&doc2, TR_MAX_ATTEST_DOC);
+    bool dig = false;
+    EXPECT_OK(attest_user_data_build(many, 40, &ud2, &dig));
+    EXPECT_TRUE(dig);
+    EXPECT_OK(nsm_attestation(&c, ud2.data, ud2.len, NULL, 0, (const uint8_t *)"k", 1, &doc2));
+    struct subject s2 = {"emulated-digest", doc2.data, doc2.len, ATTEST_EXPECT_INIT};
+    s2.exp.extra_root_pem = rootz;
+    s2.exp.bb = many;
+    s2.exp.n_bb = 40;
+    EXPECT_EQ(verify(&s2, doc2.data, doc2.len), TR_OK);
+    s2.exp.n_bb = 39; /* the digest covers the whole list only */
+    EXPECT_EQ(verify(&s2, doc2.data, doc2.len), TR_ERR_ATTEST_BB_VERSION_MISMATCH);
+    s2.exp.n_bb = 40;
+    many[7].sha256[5] ^= 1;
+    EXPECT_EQ(verify(&s2, doc2.data, doc2.len), TR_ERR_ATTEST_BB_VERSION_MISMATCH);
+    tr_buf_free(&ud2);
+    tr_buf_free(&doc2);
     /* only the emulator root trusted, and then not given: chain fails */
     s.exp.extra_root_pem = NULL;
     EXPECT_EQ(verify(&s, doc.data, doc.len), TR_ERR_ATTEST_CHAIN_FAILED);
@@ -534,8 +567,8 @@ static void test_emulated(void)
     free(rootz);
     tr_buf_free(&doc);
     nsm_emu_free(emu);
-    static const char *const files[] = {"root.pem", "ca1.pem", "ca2.pem", "ca3.pem", "ca3.key",
-                                        ".lock"};
+    static const char *const files[] = {"root.pem", "ca1.pem", "ca2.pem",
+                                        "ca3.pem",  "ca3.key", ".lock"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char p[600];
         snprintf(p, sizeof(p), "%s/%s", dir, files[i]);

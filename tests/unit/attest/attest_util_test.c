@@ -26,7 +26,8 @@ static void test_classes(void)
         {TR_ERR_ATTEST_NONCE_MISMATCH, ATTEST_CLASS_NONCE_MISMATCH, "NONCE_MISMATCH"},
         {TR_ERR_ATTEST_MISSING_KEY, ATTEST_CLASS_MISSING_KEY, "MISSING_KEY"},
         {TR_ERR_ATTEST_KEY_MISMATCH, ATTEST_CLASS_MISSING_KEY, "MISSING_KEY"},
-        {TR_ERR_ATTEST_BB_VERSION_MISMATCH, ATTEST_CLASS_BB_VERSION_MISMATCH, "BB_VERSION_MISMATCH"},
+        {TR_ERR_ATTEST_BB_VERSION_MISMATCH, ATTEST_CLASS_BB_VERSION_MISMATCH,
+         "BB_VERSION_MISMATCH"},
         {TR_ERR_ATTEST_BAD_ROOT, ATTEST_CLASS_NONE, "NONE"},
         {TR_ERR_NOMEM, ATTEST_CLASS_NONE, "NONE"},
         {TR_OK, ATTEST_CLASS_NONE, "NONE"},
@@ -63,10 +64,16 @@ static void test_time(void)
     EXPECT_EQ(ms, 1706120065123ULL);
     EXPECT_OK(attest_parse_time("2024-01-24T17:14:25-01:00", &at, &ms));
     EXPECT_EQ(ms, 1706120065000ULL);
-    static const char *const bad[] = {"", "yesterday", "2024-01-24", "2024-01-24T18:14:25",
-                                      "2024-13-24T18:14:25Z", "2024-01-24T18:14:25.Z",
-                                      "2024-01-24T18:14:25+0200", "2024-01-24T18:14:25Zjunk",
-                                      "-5", "99999999999999999999999"};
+    static const char *const bad[] = {"",
+                                      "yesterday",
+                                      "2024-01-24",
+                                      "2024-01-24T18:14:25",
+                                      "2024-13-24T18:14:25Z",
+                                      "2024-01-24T18:14:25.Z",
+                                      "2024-01-24T18:14:25+0200",
+                                      "2024-01-24T18:14:25Zjunk",
+                                      "-5",
+                                      "99999999999999999999999"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         EXPECT_ERR(attest_parse_time(bad[i], &at, &ms), TR_ERR_ATTEST_BAD_TIME);
 }
@@ -128,12 +135,17 @@ static void test_user_data(void)
     tr_buf_free(&arr);
     /* malformed lists */
     static const char *const bad[] = {
-        "", "[]", "{}", "{\"versions\":{}}", "{\"versions\":[1]}",
+        "",
+        "[]",
+        "{}",
+        "{\"versions\":{}}",
+        "{\"versions\":[1]}",
         "{\"versions\":[{\"version\":\"1\"}]}",
         "{\"versions\":[{\"version\":\"1\",\"sha256\":\"00\"}]}",
         ("{\"versions\":[{\"version\":\"\",\"sha256\":\"000000000000000000000000000000000000000000"
          "0000000000000000000000\"}]}"),
-        "{\"versions\":[],\"versions\":[]}", "{\"versions_sha256\":\"zz\"}"};
+        "{\"versions\":[],\"versions\":[]}",
+        "{\"versions_sha256\":\"zz\"}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         EXPECT_ERR(attest_user_data_parse((const uint8_t *)bad[i], strlen(bad[i]), pv),
                    TR_ERR_ATTEST_BB_VERSION_MISMATCH);

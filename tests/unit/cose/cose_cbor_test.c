@@ -26,19 +26,19 @@ static void test_load_limits(void)
 {
     EXPECT_EQ(load("\x01", 1), TR_OK);
     EXPECT_EQ(load("", 0), E);
-    EXPECT_EQ(load("\x01\x02", 2), E);                     /* trailing */
-    EXPECT_EQ(load("\x82\x01", 2), E);                     /* truncated */
+    EXPECT_EQ(load("\x01\x02", 2), E);                             /* trailing */
+    EXPECT_EQ(load("\x82\x01", 2), E);                             /* truncated */
     EXPECT_EQ(load("\x9b\x00\x00\x00\x10\x00\x00\x00\x00", 9), E); /* 2^36 elements declared */
     EXPECT_EQ(load("\xbb\x00\x00\x00\x10\x00\x00\x00\x00", 9), E); /* 2^36 pairs declared */
-    EXPECT_EQ(load("\x83\x01\x02", 3), E);                 /* 3 declared, 2 present */
-    EXPECT_EQ(load("\x5f\x41\x00\xff", 4), E);             /* indefinite byte string */
-    EXPECT_EQ(load("\x7f\x61\x61\xff", 4), E);             /* indefinite text string */
-    EXPECT_EQ(load("\x9f\x01\x02\xff", 4), TR_OK);         /* indefinite array */
-    EXPECT_EQ(load("\xbf\x61\x61\x01\xff", 5), TR_OK);     /* indefinite map */
-    EXPECT_EQ(load("\xbf\x61\x61\x01", 4), E);             /* missing break */
-    EXPECT_EQ(load("\x01\xff", 2), E);                     /* stray break */
-    EXPECT_EQ(load("\xa1\x81\x01\x01", 4), E);             /* array as a map key */
-    EXPECT_EQ(load("\x1c", 1), E);                         /* reserved additional info */
+    EXPECT_EQ(load("\x83\x01\x02", 3), E);                         /* 3 declared, 2 present */
+    EXPECT_EQ(load("\x5f\x41\x00\xff", 4), E);                     /* indefinite byte string */
+    EXPECT_EQ(load("\x7f\x61\x61\xff", 4), E);                     /* indefinite text string */
+    EXPECT_EQ(load("\x9f\x01\x02\xff", 4), TR_OK);                 /* indefinite array */
+    EXPECT_EQ(load("\xbf\x61\x61\x01\xff", 5), TR_OK);             /* indefinite map */
+    EXPECT_EQ(load("\xbf\x61\x61\x01", 4), E);                     /* missing break */
+    EXPECT_EQ(load("\x01\xff", 2), E);                             /* stray break */
+    EXPECT_EQ(load("\xa1\x81\x01\x01", 4), E);                     /* array as a map key */
+    EXPECT_EQ(load("\x1c", 1), E);                                 /* reserved additional info */
     /* depth: 8 nested arrays pass, 9 do not */
     uint8_t deep[16];
     memset(deep, 0x81, sizeof(deep));
@@ -62,9 +62,9 @@ static void test_load_limits(void)
 static void test_accessors(void)
 {
     /* {"a": h'0102', "b": "xy", "c": -3, "d": null, "e": true, "f": 1.5, "a2": 7} */
-    static const uint8_t m[] = {0xa7, 0x61, 'a', 0x42, 1, 2, 0x61, 'b', 0x62, 'x', 'y',
-                                0x61, 'c', 0x22, 0x61, 'd', 0xf6, 0x61, 'e', 0xf5,
-                                0x61, 'f', 0xf9, 0x3e, 0x00, 0x62, 'a', '2', 0x07};
+    static const uint8_t m[] = {0xa7, 0x61, 'a',  0x42, 1,    2,    0x61, 'b',  0x62, 'x',
+                                'y',  0x61, 'c',  0x22, 0x61, 'd',  0xf6, 0x61, 'e',  0xf5,
+                                0x61, 'f',  0xf9, 0x3e, 0x00, 0x62, 'a',  '2',  0x07};
     struct cbor_item_t *map = NULL, *v = NULL;
     EXPECT_OK(cose_cbor_load(m, sizeof(m), E, &map));
     if (!map)
@@ -132,9 +132,9 @@ static void test_sign1_roundtrip(void)
     tr_buf_init(&tbs, 1024);
     static const uint8_t prot[] = {0xa1, 0x01, 0x38, 0x22};
     EXPECT_OK(cose_sign1_tbs(tr_slice_of(prot, 4), tr_slice_of("payload", 7), &tbs));
-    static const uint8_t want[] = {0x84, 0x6a, 'S', 'i', 'g', 'n', 'a', 't', 'u', 'r', 'e', '1',
-                                   0x44, 0xa1, 0x01, 0x38, 0x22, 0x40, 0x47, 'p', 'a', 'y',
-                                   'l', 'o', 'a', 'd'};
+    static const uint8_t want[] = {0x84, 0x6a, 'S', 'i',  'g',  'n',  'a',  't',  'u',
+                                   'r',  'e',  '1', 0x44, 0xa1, 0x01, 0x38, 0x22, 0x40,
+                                   0x47, 'p',  'a', 'y',  'l',  'o',  'a',  'd'};
     EXPECT_EQ(tbs.len, sizeof(want));
     EXPECT_MEM_EQ(tbs.data, want, sizeof(want));
     tr_buf_free(&tbs);

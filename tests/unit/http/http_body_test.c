@@ -32,8 +32,9 @@ static void test_body(void)
         {"{\"data\":\"Q Q==\"}", TR_ERR_HTTP_BODY_BAD_BASE64},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        EXPECT_ERR(http_prove_body_parse((const uint8_t *)cases[i].body, strlen(cases[i].body), &out),
-                   cases[i].err);
+        EXPECT_ERR(
+            http_prove_body_parse((const uint8_t *)cases[i].body, strlen(cases[i].body), &out),
+            cases[i].err);
         EXPECT_EQ(out.len, 0);
     }
     /* cap of the output buffer applies */

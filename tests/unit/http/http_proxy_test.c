@@ -5,7 +5,8 @@
 #include "harness.h"
 #include "teerex/http.h"
 
-static const uint8_t SIG[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+static const uint8_t SIG[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
+                                0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 
 static size_t v2(uint8_t *b, uint8_t ver_cmd, uint8_t fam, uint16_t len, const uint8_t *body)
 {
@@ -61,7 +62,7 @@ static void test_v1_bad(void)
     };
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         int32_t want = strcmp(cases[k][1], "addr") == 0 ? TR_ERR_HTTP_PROXY_BAD_ADDRESS
-                                                         : TR_ERR_HTTP_PROXY_BAD_V1;
+                                                        : TR_ERR_HTTP_PROXY_BAD_V1;
         EXPECT_ERR(http_proxy_parse((const uint8_t *)cases[k][0], strlen(cases[k][0]), &i), want);
     }
     char longline[200];

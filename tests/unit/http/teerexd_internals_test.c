@@ -103,14 +103,23 @@ static void test_expand(void)
 {
     char st[4096];
     char *argv[PROVER_MAX_ARGS + 1];
-    EXPECT_OK(prover_expand("{bb} prove --scheme chonk --ivc_inputs_path {dir}/ivc-inputs.msgpack -o {dir}/output",
-                            "/opt/bb", "/dev/shm/t-1", "", false, st, sizeof(st), argv));
-    const char *want[] = {"/opt/bb", "prove", "--scheme", "chonk", "--ivc_inputs_path",
-                          "/dev/shm/t-1/ivc-inputs.msgpack", "-o", "/dev/shm/t-1/output", NULL};
+    EXPECT_OK(prover_expand(
+        "{bb} prove --scheme chonk --ivc_inputs_path {dir}/ivc-inputs.msgpack -o {dir}/output",
+        "/opt/bb", "/dev/shm/t-1", "", false, st, sizeof(st), argv));
+    const char *want[] = {"/opt/bb",
+                          "prove",
+                          "--scheme",
+                          "chonk",
+                          "--ivc_inputs_path",
+                          "/dev/shm/t-1/ivc-inputs.msgpack",
+                          "-o",
+                          "/dev/shm/t-1/output",
+                          NULL};
     for (size_t i = 0; want[i]; i++)
         EXPECT_STR_EQ(argv[i], want[i]);
     EXPECT_TRUE(argv[8] == NULL);
-    EXPECT_OK(prover_expand("{bb}  prove  -o {dir}", "/b", "/d", "/crs", true, st, sizeof(st), argv));
+    EXPECT_OK(
+        prover_expand("{bb}  prove  -o {dir}", "/b", "/d", "/crs", true, st, sizeof(st), argv));
     EXPECT_STR_EQ(argv[3], "/d");
     EXPECT_STR_EQ(argv[4], "-c");
     EXPECT_STR_EQ(argv[5], "/crs");
@@ -123,9 +132,9 @@ static void test_expand(void)
                TR_ERR_PROVER_BAD_TEMPLATE);
     EXPECT_ERR(prover_expand("", "/b", "/d", "", false, st, sizeof(st), argv),
                TR_ERR_PROVER_BAD_TEMPLATE);
-    EXPECT_ERR(prover_expand("{bb} {dir}{dir}{dir}", "/b", "/ddddddddddddddddd", "", false, st, 20,
-                             argv),
-               TR_ERR_PROVER_BAD_TEMPLATE);
+    EXPECT_ERR(
+        prover_expand("{bb} {dir}{dir}{dir}", "/b", "/ddddddddddddddddd", "", false, st, 20, argv),
+        TR_ERR_PROVER_BAD_TEMPLATE);
     char many[400] = "{bb}";
     for (int i = 0; i < 70; i++)
         strcat(many, " a");

@@ -3,6 +3,7 @@
  * error name, malformed responses, and the shape of emulated documents. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cbor.h>
@@ -98,7 +99,8 @@ static void test_limits(void)
     static uint8_t big[1025];
     struct tr_buf doc;
     tr_buf_init(&doc, TR_MAX_ATTEST_DOC);
-    EXPECT_ERR(nsm_attestation(&cli, big, 513, NULL, 0, NULL, 0, &doc), TR_ERR_NSM_USER_DATA_TOO_BIG);
+    EXPECT_ERR(nsm_attestation(&cli, big, 513, NULL, 0, NULL, 0, &doc),
+               TR_ERR_NSM_USER_DATA_TOO_BIG);
     EXPECT_ERR(nsm_attestation(&cli, NULL, 0, big, 513, NULL, 0, &doc), TR_ERR_NSM_NONCE_TOO_BIG);
     EXPECT_ERR(nsm_attestation(&cli, NULL, 0, NULL, 0, big, 1025, &doc),
                TR_ERR_NSM_PUBLIC_KEY_TOO_BIG);
@@ -109,8 +111,8 @@ static void test_limits(void)
     /* the emulator enforces the same limits when a client does not */
     uint8_t resp[256];
     size_t rl = 0;
-    static const uint8_t hdr[] = {0xa1, 0x6b, 'A', 't', 't', 'e', 's', 't', 'a', 't', 'i', 'o', 'n',
-                                  0xa1, 0x65, 'n', 'o', 'n', 'c', 'e', 0x59, 0x02, 0x01};
+    static const uint8_t hdr[] = {0xa1, 0x6b, 'A',  't', 't', 'e', 's', 't', 'a',  't',  'i', 'o',
+                                  'n',  0xa1, 0x65, 'n', 'o', 'n', 'c', 'e', 0x59, 0x02, 0x01};
     uint8_t req[sizeof(hdr) + 513];
     memcpy(req, hdr, sizeof(hdr));
     memset(req + sizeof(hdr), 7, 513);
@@ -191,7 +193,10 @@ static void test_bad_responses(void)
         {"wrong unit", (const uint8_t *)"\x67LockPCR", 8},
         {"trailing", (const uint8_t *)"\x68LockPCRs\x00", 10},
         {"two entries", (const uint8_t *)"\xa2\x61\x61\x01\x61\x62\x02", 7},
-        {"error not text", (const uint8_t *)"\xa1\x65""Error\x01", 8},
+        {"error not text",
+         (const uint8_t *)"\xa1\x65"
+                          "Error\x01",
+         8},
         {"body not map", (const uint8_t *)"\xa1\x69GetRandom\x01", 12},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -201,7 +206,8 @@ static void test_bad_responses(void)
         uint8_t r[8];
         size_t g;
         tr_result res = nsm_get_random(&fake, r, sizeof(r), &g);
-        TH_REPORT(res.err == TR_ERR_NSM_BAD_RESPONSE, "%s: %s", cases[i].what, tr_err_name(res.err));
+        TH_REPORT(res.err == TR_ERR_NSM_BAD_RESPONSE, "%s: %s", cases[i].what,
+                  tr_err_name(res.err));
         EXPECT_ERR(nsm_lock_pcrs(&fake, 3), TR_ERR_NSM_BAD_RESPONSE);
     }
     /* a transport claiming more bytes than the buffer holds */
@@ -210,8 +216,8 @@ static void test_bad_responses(void)
     nsm_client_init(&fake, canned_call, &c);
     EXPECT_ERR(nsm_lock_pcrs(&fake, 3), TR_ERR_NSM_BAD_RESPONSE);
     /* GetRandom with the random field of the wrong type / missing */
-    static const uint8_t wrongtype[] = {0xa1, 0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd', 'o', 'm',
-                                        0xa1, 0x66, 'r', 'a', 'n', 'd', 'o', 'm', 0x01};
+    static const uint8_t wrongtype[] = {0xa1, 0x69, 'G',  'e', 't', 'R', 'a', 'n', 'd', 'o',
+                                        'm',  0xa1, 0x66, 'r', 'a', 'n', 'd', 'o', 'm', 0x01};
     struct canned w = {wrongtype, sizeof(wrongtype), 0};
     nsm_client_init(&fake, canned_call, &w);
     uint8_t r[8];
@@ -237,10 +243,12 @@ static void test_document_shape_and_verify(void)
     struct cose_sign1 s;
     EXPECT_OK(cose_sign1_parse(doc.data, doc.len, &s));
     EXPECT_TRUE(!s.tagged);
-    static const char *const order[] = {"module_id", "digest", "timestamp", "pcrs", "certificate",
-                                        "cabundle", "public_key", "user_data", "nonce"};
+    static const char *const order[] = {"module_id",  "digest",      "timestamp",
+                                        "pcrs",       "certificate", "cabundle",
+                                        "public_key", "user_data",   "nonce"};
     cbor_item_t *payload = NULL;
-    EXPECT_OK(cose_cbor_load(s.payload.ptr, s.payload.len, TR_ERR_ATTEST_INVALID_DOCUMENT, &payload));
+    EXPECT_OK(
+        cose_cbor_load(s.payload.ptr, s.payload.len, TR_ERR_ATTEST_INVALID_DOCUMENT, &payload));
     if (payload) {
         EXPECT_EQ(cbor_map_size(payload), 9);
         for (size_t i = 0; i < 9 && i < cbor_map_size(payload); i++)
@@ -338,10 +346,28 @@ static void test_pcr_config(void)
     unlink(f2);
 }
 
+static void test_pki_dir_checked(void)
+{
+    char d2[] = "/tmp/nsm_client_test_open.XXXXXX";
+    if (!mkdtemp(d2))
+        return;
+    chmod(d2, 0777); /* writable by others: the CA key must not live there */
+    struct nsm_emu_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.dir = d2;
+    struct nsm_emu *e2 = NULL;
+    EXPECT_ERR(nsm_emu_new(&cfg, &e2), TR_ERR_NSM_EMU_PKI);
+    EXPECT_TRUE(e2 == NULL);
+    char lock[64];
+    snprintf(lock, sizeof(lock), "%s/.lock", d2);
+    unlink(lock);
+    rmdir(d2);
+}
+
 static void cleanup(void)
 {
-    static const char *const files[] = {"root.pem", "ca1.pem", "ca2.pem", "ca3.pem", "ca3.key",
-                                        ".lock"};
+    static const char *const files[] = {"root.pem", "ca1.pem", "ca2.pem",
+                                        "ca3.pem",  "ca3.key", ".lock"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char p[4200];
         snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
@@ -370,6 +396,7 @@ int main(void)
     RUN_TEST(test_bad_responses);
     RUN_TEST(test_document_shape_and_verify);
     RUN_TEST(test_pcr_config);
+    RUN_TEST(test_pki_dir_checked);
     nsm_emu_free(emu);
     cleanup();
     return TEST_SUMMARY();
