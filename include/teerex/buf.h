@@ -53,6 +53,7 @@ struct tr_buf {
     size_t cap;
     size_t max;  /* hard cap: growing past it fails with TR_ERR_TOO_BIG */
     int secret;  /* locked, non-dumpable memory, wiped on free and on growth */
+    int mapped;  /* internal: large buffer held in its own huge-page mapping */
 };
 
 /* max == 0 means TR_BUF_DEFAULT_MAX. */

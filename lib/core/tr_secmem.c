@@ -47,6 +47,10 @@ void *tr_secmem_alloc(size_t n)
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
+#ifdef MADV_HUGEPAGE
+    if (len >= ((size_t)1 << 20)) /* see tr_buf.c: huge pages make first touch ~20x cheaper */
+        (void)madvise(p, len, MADV_HUGEPAGE);
+#endif
     int lock_failed = mlock(p, len) != 0;
 #ifdef MADV_DONTDUMP
     (void)madvise(p, len, MADV_DONTDUMP);

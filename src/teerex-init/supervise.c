@@ -274,7 +274,9 @@ static int open_console(const struct rt_config *cfg)
     if (cfg->console == RT_CONSOLE_STDERR)
         return fcntl(2, F_DUPFD_CLOEXEC, 3);
     const char *path = cfg->console_path ? cfg->console_path : "/dev/console";
-    int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_APPEND | O_CREAT, 0600);
+    /* A file console (tests, debugging) is created; a device never is. */
+    int creat = strncmp(path, "/dev/", 5) == 0 ? 0 : O_CREAT;
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_APPEND | creat, 0600);
     if (fd < 0) {
         fprintf(stderr, "teerex-init: cannot open console %s (%s), using stderr\n", path,
                 strerror(errno));

@@ -24,7 +24,7 @@ static TR_RESULT make_key(struct server *s)
         RAND_add(seed, sizeof(seed), (double)sizeof(seed));
         tr_secmem_wipe(seed, sizeof(seed));
     }
-    TR_GUARD(pgp_key_generate("tee-rex", &s->key));
+    TR_GUARD(pgp_key_generate("TEE-Rex", &s->key));
     struct tr_buf b;
     tr_buf_init(&b, 0);
     tr_result res = TR_SUCCESS;

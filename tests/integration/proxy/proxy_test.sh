@@ -171,6 +171,21 @@ errors)
     wait "$vs" || rc=$?
     [ "$rc" = 0 ] || fail "vsock proxy exit $rc on SIGTERM"
   fi
+  # The reverse direction (inside an enclave): listen on vsock, relay to TCP.
+  "${VG[@]}" "$PROXY_BIN" --listen vsock:any:6000 --target tcp:127.0.0.1:4000 \
+    > "$WORK/rev.log" 2>&1 &
+  rev=$!
+  PIDS+=("$rev")
+  sleep 0.4
+  if grep -q RT_VSOCK_UNAVAILABLE "$WORK/rev.log"; then
+    note "vsock listener: RT_VSOCK_UNAVAILABLE reported"
+  else
+    grep -q '"listen":"vsock:4294967295:6000"' "$WORK/rev.log" || fail "vsock listener: $(cat "$WORK/rev.log")"
+    kill -TERM "$rev"
+    rc=0; wait "$rev" || rc=$?
+    [ "$rc" = 0 ] || fail "vsock listener exit $rc"
+    note "vsock:any:6000 listener up and stopped cleanly"
+  fi
   "$PROXY_BIN" --help | grep -q 'vsock:auto' || fail "--help"
   ;;
 stall)

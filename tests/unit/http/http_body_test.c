@@ -46,6 +46,42 @@ static void test_body(void)
     tr_buf_free(&out);
 }
 
+/* The exact-shape fast path and the jansson path must give the same answers. */
+static void test_body_fast_path_agrees(void)
+{
+    static const char *const same[][2] = {
+        {"{\"data\":\"aGVsbG8=\"}", "{ \"data\" : \"aGVsbG8=\" }"},
+        {"{\"data\":\"\"}", "{\"data\": \"\"}"},
+        {"{\"data\":\"aGVsbG8\"}", "{\"data\" :\"aGVsbG8\"}"},
+        {"{\"data\":\"a=Vs\"}", "\n{\"data\":\"a=Vs\"}"},
+    };
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        struct tr_buf a, b;
+        tr_buf_init(&a, 0);
+        tr_buf_init(&b, 0);
+        tr_result ra = http_prove_body_parse((const uint8_t *)same[i][0], strlen(same[i][0]), &a);
+        tr_result rb = http_prove_body_parse((const uint8_t *)same[i][1], strlen(same[i][1]), &b);
+        EXPECT_EQ(ra.err, rb.err);
+        EXPECT_EQ(a.len, b.len);
+        EXPECT_TRUE(a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0));
+        tr_buf_free(&a);
+        tr_buf_free(&b);
+    }
+    struct tr_buf o;
+    tr_buf_init(&o, 0);
+    EXPECT_OK(http_prove_body_parse((const uint8_t *)"{\"data\":\"aGVsbG8=\"}", 19, &o));
+    EXPECT_EQ(o.len, 5);
+    EXPECT_ERR(http_prove_body_parse((const uint8_t *)"{\"data\":\"aGVsbG8\"}", 18, &o),
+               TR_ERR_HTTP_BODY_BAD_BASE64);
+    EXPECT_EQ(o.len, 5);
+    /* A duplicate key is not the exact shape: jansson decides (last one wins). */
+    const char *dup = "{\"data\":\"aGk=\",\"data\":\"aGVsbG8=\"}";
+    tr_buf_clear(&o);
+    EXPECT_OK(http_prove_body_parse((const uint8_t *)dup, strlen(dup), &o));
+    EXPECT_EQ(o.len, 5);
+    tr_buf_free(&o);
+}
+
 static void test_container(void)
 {
     struct http_container c = {.count = 2};
@@ -171,6 +207,7 @@ static void test_cidr(void)
 int main(void)
 {
     RUN_TEST(test_body);
+    RUN_TEST(test_body_fast_path_agrees);
     RUN_TEST(test_container);
     RUN_TEST(test_validators);
     RUN_TEST(test_cidr);
