@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 die() { echo "build-eif: $*" >&2; exit 1; }
-for tool in docker nitro-cli jq; do
+for tool in docker nitro-cli jq git; do
   command -v "$tool" >/dev/null || die "$tool is not installed (see deploy/user-data.sh)"
 done
 [ -f "$crs/bn254_g1.dat" ] || die "no CRS in $crs (bn254_g1.dat, bn254_g2.dat)"
@@ -30,12 +30,20 @@ mkdir -p "$out"
 export NITRO_CLI_ARTIFACTS=${NITRO_CLI_ARTIFACTS:-/var/lib/teerex/nitro-artifacts}
 mkdir -p "$NITRO_CLI_ARTIFACTS"
 
-echo "== docker build (enclave image)"
-DOCKER_BUILDKIT=1 docker build -f "$src/deploy/Dockerfile.enclave" \
-  --build-context "crs=$crs" --target enclave -t "$tag" "$src"
+# A clean build context: the committed tree (git archive HEAD) plus the CRS.
+# Uncommitted changes are not built: commit first.
+ctx=$(mktemp -d /tmp/teerex-ctx.XXXXXX)
+trap 'rm -rf "$ctx"' EXIT
+git -C "$src" archive --format=tar HEAD | tar -x -C "$ctx"
+mkdir -p "$ctx/deploy/crs"
+cp "$crs/bn254_g1.dat" "$crs/bn254_g2.dat" "$ctx/deploy/crs/"
+echo "== docker build (enclave image) from $(git -C "$src" rev-parse --short HEAD)"
+docker build -f "$ctx/deploy/Dockerfile.enclave" --target enclave -t "$tag" "$ctx"
 echo "== docker build (host tools: static teerex-proxy)"
-DOCKER_BUILDKIT=1 docker build -f "$src/deploy/Dockerfile.enclave" \
-  --build-context "crs=$crs" --target host-tools -o "type=local,dest=$out" "$src"
+docker build -f "$ctx/deploy/Dockerfile.enclave" --target host-tools -t teerex-host-tools "$ctx"
+cid=$(docker create teerex-host-tools /teerex-proxy)
+docker cp "$cid:/teerex-proxy" "$out/teerex-proxy"
+docker rm "$cid" >/dev/null
 size=$(docker image inspect "$tag" --format '{{.Size}}')
 echo "enclave image $tag: $(( size / 1048576 )) MiB (the TypeScript server's EIF was ~1.1 GB)"
 

@@ -87,8 +87,15 @@ void config_print_help(const char *prog)
     for (size_t i = 0; i < sizeof(OPTS) / sizeof(OPTS[0]); i++)
         printf("  %-22s %s%s%s%s\n", OPTS[i].name, OPTS[i].help,
                OPTS[i].def[0] ? " [default: " : "", OPTS[i].def, OPTS[i].def[0] ? "]" : "");
-    printf("\nNitro modes (attest_nitro.c, when built in) also read ATTESTATION_CACHE_MS and, for\n"
-           "nitro-emulated, the NSM emulator's NSM_EMU_* variables (see lib/nsm).\n");
+    printf("\nNitro modes also read:\n"
+           "  %-22s %s\n  %-22s %s\n  %-22s %s\n  %-22s %s\n",
+           "ATTESTATION_CACHE_MS", "age of the cached document served without a nonce [60000]",
+           "NSM_EMU_DIR", "nitro-emulated: the emulator's test PKI (root.pem for clients)"
+           " [$TMPDIR/teerex-nsm-emu]",
+           "NSM_EMU_PCRS", "nitro-emulated: file of 'INDEX HEX' lines setting PCRs",
+           "NSM_EMU_PCR{0,1,2}_FILE", "nitro-emulated: PCR n = SHA-384 of that file");
+    printf("  TEE_MODE=nitro-emulated is for tests and demos only: its documents chain to a\n"
+           "  locally generated root that no verifier trusts unless given it explicitly.\n");
     printf("\nExit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure,\n"
            "  2 usage or configuration error, 3 TEE mode unavailable (e.g. nitro without NSM),\n"
            "  4 listener could not be opened.\n"

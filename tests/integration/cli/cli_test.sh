@@ -152,7 +152,15 @@ FAKE
   check "nitro: bb not attested" 18 prove --url "$NURL" --input "$W/input" --out "$W/n4" "${ROOT[@]}" \
     --expect-bb "9.9.9=$(printf 'cd%.0s' $(seq 32))"
   check "nitro: max-age" 0 prove --url "$NURL" --input "$W/input" --out "$W/n5" "${ROOT[@]}" --max-age 2m
-  expect "nothing sent on failure" '[ ! -e "$W/n2" ] && [ ! -e "$W/n3" ] && [ ! -e "$W/n4" ]'
+  # A relay that swaps the JSON publicKey for its own: refused (class MISSING_KEY).
+  env MOCK_UPSTREAM_PORT="$NPORT" node "$S/tests/interop/cli/mock_server.mjs" "$W/port2" >"$W/mock2.log" 2>&1 &
+  MOCK2=$!
+  for _ in $(seq 100); do [ -s "$W/port2" ] && break; sleep 0.05; done
+  check "nitro: swapped publicKey" 17 prove --url "http://127.0.0.1:$(cat "$W/port2")/swapkey-x" \
+    --input "$W/input" --out "$W/n6" "${ROOT[@]}"
+  expect "swapped key refused" 'grep -q ATTEST_KEY_MISMATCH "$W/err" && grep -q "\"path\":\"/attestation\"" "$W/mock2.log" && ! grep -q "\"path\":\"/prove\"" "$W/mock2.log"'
+  kill "$MOCK2"; wait "$MOCK2" 2>/dev/null || true
+  expect "nothing sent on failure" '[ ! -e "$W/n2" ] && [ ! -e "$W/n3" ] && [ ! -e "$W/n4" ] && [ ! -e "$W/n6" ]'
   kill "$TD"; wait "$TD" 2>/dev/null || true
 else
   echo "note: teerexd not built: nitro-emulated checks skipped"

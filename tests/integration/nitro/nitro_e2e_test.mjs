@@ -19,16 +19,16 @@ if (!existsSync(`${BUILD}/src/teerexd/teerexd`)) { console.log('skip: teerexd no
 const dir = tempDir('nitro');
 const emuDir = `${dir}/emu`;
 const verDir = `${dir}/versions`;
-const fake = installFake(`${verDir}/1.2.3`);
-const bbSha = createHash('sha256').update(readFileSync(fake)).digest('hex');
-writeFileSync(`${dir}/eif-kernel`, 'pretend kernel');
 const pcr1 = createHash('sha384').update('pretend kernel').digest('hex');
-const env = {
-  TEE_MODE: 'nitro-emulated', NSM_EMU_DIR: emuDir, NSM_EMU_PCR1_FILE: `${dir}/eif-kernel`,
-  BB_VERSIONS_DIR: verDir, BB_BINARY_PATH: fake, PROVE_WORK_DIR: dir, ATTESTATION_CACHE_MS: '60000',
-};
 let srv;
 try {
+  const fake = installFake(`${verDir}/1.2.3`);
+  const bbSha = createHash('sha256').update(readFileSync(fake)).digest('hex');
+  writeFileSync(`${dir}/eif-kernel`, 'pretend kernel');
+  const env = {
+    TEE_MODE: 'nitro-emulated', NSM_EMU_DIR: emuDir, NSM_EMU_PCR1_FILE: `${dir}/eif-kernel`,
+    BB_VERSIONS_DIR: verDir, BB_BINARY_PATH: fake, PROVE_WORK_DIR: dir, ATTESTATION_CACHE_MS: '60000',
+  };
   srv = await startServer(env);
   const rootPem = readFileSync(`${emuDir}/root.pem`);
   check(srv.logs.some((l) => l.event === 'nsm_emulated'), 'the emulator announces itself');

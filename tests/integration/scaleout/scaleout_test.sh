@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Scale-out: the real haproxy from Debian (deploy/haproxy.cfg, unchanged) on
-# loopback in front of 3 teerexd with a fast fake prover; 50 concurrent clients
+# loopback in front of 3 teerexd (TEE_MODE=nitro-emulated, one emulator PKI)
+# with a fast fake prover; 50 concurrent clients
 # (25 SDK-like node clients, 25 C CLIs) from distinct source addresses
 # 127.0.0.2..51 so source hashing spreads them.
 #   A: every client succeeds, with a proof of *its* input; all 3 instances served.
 #   B: 50 clients again; one instance is killed (SIGKILL) mid-run; every client
 #      still finishes, and C CLIs mapped to the dead instance did so through
-#      their re-attest path ("reattested": true).
+#      their re-attest path ("reattested": true), verifying the new
+#      instance's attestation (--require-attestation --root).
 # SCALEOUT_BENCH=1 also measures proofs/s through the LB, 3 instances vs 1
 # (BENCH_DELAY s per fake proof, default 0.2; BENCH_CLIENTS x BENCH_EACH proofs).
 # Needs: haproxy, node + tests/interop/node_modules (openpgp), teerexd, teerex.
@@ -67,7 +69,8 @@ LB=http://127.0.0.1:$PL
 start_prover() { # i
   local i=$1
   mkdir -p "$W/work$i"
-  env LISTEN="proxy+tcp:127.0.0.1:${P[$i]}" TEE_MODE=standard BB_BINARY_PATH="$W/fake-bb" \
+  env LISTEN="proxy+tcp:127.0.0.1:${P[$i]}" TEE_MODE=nitro-emulated NSM_EMU_DIR="$W/emu" \
+    BB_BINARY_PATH="$W/fake-bb" \
     PROVE_QUEUE_LIMIT=200 RATE_LIMIT_MAX=0 PROVE_WORK_DIR="$W/work$i" LOG_LEVEL=warn \
     ${TR_VALGRIND_CMD:-} "$TEEREXD" >"$W/teerexd$i.log" 2>&1 &
   PIDS+=($!)
@@ -93,7 +96,15 @@ wait_up() { # n servers UP
   return 1
 }
 
-for i in 1 2 3; do start_prover "$i"; done
+# nitro-emulated: one emulator PKI for the fleet (the first instance makes
+# it), so the C CLIs verify every instance's document against root.pem.
+mkdir -p "$W/emu"
+start_prover 1
+for _ in $(seq 200); do [ -f "$W/emu/root.pem" ] && break; sleep 0.05; done
+[ -f "$W/emu/root.pem" ] || fail "prover1 made no emulator PKI"
+start_prover 2
+start_prover 3
+ATTEST=(--require-attestation --root "$W/emu/root.pem")
 start_lb "127.0.0.1:${P[1]}" "127.0.0.1:${P[2]}" "127.0.0.1:${P[3]}"
 wait_up 3 || { tail -5 "$W"/teerexd*.log "$W/haproxy.log" >&2; fail "the 3 provers did not come up behind haproxy"; }
 "$CLI" health "$LB" >/dev/null || fail "teerex health through the LB"
@@ -109,7 +120,7 @@ run_clients() { # tag
   for i in $(seq 1 "$N_CLI"); do
     addr=127.0.0.$((1 + N_NODE + i))
     head -c $((1000 + i * 37)) /dev/urandom >"$W/in-$tag-$i"
-    TEEREX_LOCAL_ADDRESS=$addr "$CLI" prove --url "$LB" --input "$W/in-$tag-$i" \
+    TEEREX_LOCAL_ADDRESS=$addr "$CLI" prove --url "$LB" --input "$W/in-$tag-$i" "${ATTEST[@]}" \
       --out "$W/proof-$tag-$i" --json >"$W/cli-$tag-$i.json" 2>"$W/cli-$tag-$i.err" &
     cli_pids+=($!)
   done
@@ -167,7 +178,7 @@ if [ "${SCALEOUT_BENCH:-0}" = 1 ]; then
     t=$(date +%s%N)
     for i in $(seq 1 "$n"); do
       ( for _ in $(seq 1 "$k"); do
-          TEEREX_LOCAL_ADDRESS=127.0.1.$i "$CLI" prove --url "$LB" --input "$W/bench-in" \
+          TEEREX_LOCAL_ADDRESS=127.0.1.$i "$CLI" prove --url "$LB" --input "$W/bench-in" "${ATTEST[@]}" \
             --out "$W/bench-out-$i" >/dev/null 2>&1 || echo fail >>"$W/bench-fail"
         done ) &
     done

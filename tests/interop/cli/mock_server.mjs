@@ -22,6 +22,8 @@
 //   uh          ultra_honk: checks x-prover-scheme and the TRXC container,
 //               answers proof + vk + publicInputs
 //   unhealthy   /health says status "degraded"
+//   swapkey     relays the attestation of 127.0.0.1:$MOCK_UPSTREAM_PORT with
+//               its own key as publicKey (the attested key differs)
 // Each request is logged to stdout as a JSON line.
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -81,6 +83,14 @@ async function handle(req, res, body) {
       const served = s.key.armored;
       s.key = await newKey();
       return send(res, 200, { mode: 'standard', publicKey: served });
+    }
+    if (scenario === 'swapkey') {
+      // A man in the middle: the upstream's genuine (nitro) attestation, but
+      // its own key as the JSON publicKey. Upstream: ?upstream=PORT in the id.
+      const port = process.env.MOCK_UPSTREAM_PORT;
+      const q = new URL(req.url, 'http://x').search;
+      const up = await fetch(`http://127.0.0.1:${port}/attestation${q}`).then((r) => r.json());
+      return send(res, 200, { ...up, publicKey: s.key.armored });
     }
     if (scenario === 'garbage') return send(res, 200, '<html>not json');
     if (scenario === 'badmode') return send(res, 200, { mode: 'sgx', publicKey: s.key.armored });

@@ -60,8 +60,9 @@ async function attest(url, localAddress) {
   const r = await request(`${url}/attestation`, { localAddress, timeoutMs: 30000 });
   if (r.status !== 200) throw new Error(`attestation HTTP ${r.status}`);
   const j = JSON.parse(r.body);
-  // Standard mode in this test (the LB is the subject); a nitro document
-  // would be verified here as the SDK does.
+  // The LB is the subject here: like an SDK configured without attestation
+  // checks, this client takes publicKey as served (the C CLIs of the same
+  // test verify every document).
   return openpgp.readKey({ armoredKey: j.publicKey });
 }
 
