@@ -157,9 +157,7 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
     struct bb_version bb;
     char label[160];
     bool replied;
-    enum MHD_Result ret = pick_binary(s, c, rq, &bb, label, sizeof(label), &replied);
-    if (replied)
-        return ret;
+    enum MHD_Result ret = MHD_NO;
 
     struct tr_buf cipher, plain;
     tr_buf_init(&cipher, s->cfg.max_body_bytes);
@@ -180,6 +178,11 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
         ret = reply_error(c, rq, 400, "Invalid request body: expected { data: string }");
         goto out;
     }
+    /* The body's shape is judged first (400s), as the reference does; only then
+     * whether a prover binary is there for this request. */
+    ret = pick_binary(s, c, rq, &bb, label, sizeof(label), &replied);
+    if (replied)
+        goto out;
     uint64_t t0 = mono_ms();
     if (tr_ok(r)) {
         struct pgp_decrypt_opts opts = {.max_plaintext = TR_MAX_PLAINTEXT};

@@ -150,6 +150,8 @@ echo "phase A: 50 clients in ${A_MS} ms; connections per instance: ${SA[1]} ${SA
 for i in 1 2 3; do
   [ "${SA[$i]:-0}" -gt 0 ] || fail "phase A: prover$i served nothing: no spreading"
 done
+[ "$(grep -l '"mode":"nitro"' "$W"/cli-A-*.json | wc -l)" = "$N_CLI" ] ||
+  fail "phase A: not every C CLI verified a nitro attestation"
 
 # ---- B: kill one instance mid-run ----
 echo 0.4 >"$W/delay"
