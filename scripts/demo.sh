@@ -36,7 +36,6 @@ G2_SHA256=01797bfc4de5a96f0e516a9ea4537d18786dc30cb991aca4274c95822b69c32f
 CRS_HOST=https://crs.aztec-cdn.foundation
 
 say() { printf '\033[1mdemo:\033[0m %s\n' "$*"; }
-warn() { printf '\033[1;33mdemo: NOTE:\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31mdemo: FAILED:\033[0m %s\n' "$*" >&2; exit 1; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
@@ -132,16 +131,11 @@ SERVER_ENV=(LISTEN="tcp:127.0.0.1:$PORT" TEE_MODE="$MODE" NSM_EMU_DIR="$EMU" NSM
   BB_BINARY_PATH="$BB" BB_VERSIONS_DIR="$WORK/bb-versions" CRS_PATH="$CRS"
   PROVE_WORK_DIR="$WORK/prove-work" LOG_LEVEL=info)
 start_server() {
-  if [ -x "$INIT" ]; then
-    local args=(--no-loopback --console stderr --exit-on-signal) kv
-    for kv in "${SERVER_ENV[@]}"; do args+=(--env "$kv"); done
-    env "${SERVER_ENV[@]}" "$INIT" "${args[@]}" -- "$TEEREXD" >"$WORK/server.log" 2>&1 &
-    SUPERVISOR="teerex-init"
-  else
-    warn "teerex-init is not built: running teerexd without its supervisor"
-    env "${SERVER_ENV[@]}" "$TEEREXD" >"$WORK/server.log" 2>&1 &
-    SUPERVISOR="none (teerex-init missing)"
-  fi
+  [ -x "$INIT" ] || die "no teerex-init in $BUILD: the supervisor did not build"
+  local args=(--no-loopback --console stderr --exit-on-signal) kv
+  for kv in "${SERVER_ENV[@]}"; do args+=(--env "$kv"); done
+  env "${SERVER_ENV[@]}" "$INIT" "${args[@]}" -- "$TEEREXD" >"$WORK/server.log" 2>&1 &
+  SUPERVISOR="teerex-init"
   PIDS+=($!)
 }
 wait_health() {
@@ -155,27 +149,15 @@ wait_health() {
 }
 say "server: teerexd TEE_MODE=$MODE on $URL"
 start_server
-if ! wait_health; then
-  tail -20 "$WORK/server.log" >&2
-  warn "teerexd did not come up in nitro-emulated mode; retrying in STANDARD mode (NO attestation)"
-  cleanup; PIDS=()
-  MODE=standard
-  SERVER_ENV=(LISTEN="tcp:127.0.0.1:$PORT" TEE_MODE=standard BB_BINARY_PATH="$BB"
-    BB_VERSIONS_DIR="$WORK/bb-versions" CRS_PATH="$CRS" PROVE_WORK_DIR="$WORK/prove-work" LOG_LEVEL=info)
-  start_server
-  wait_health || { tail -20 "$WORK/server.log" >&2; die "teerexd did not start (log: $WORK/server.log)"; }
-fi
+# No fallback: the demo proves with attestation or fails.
+wait_health || { tail -20 "$WORK/server.log" >&2; die "teerexd did not start in $MODE mode (log: $WORK/server.log)"; }
 
 # ---- 5. prove through the CLI ----
 PROVE_ARGS=(prove --url "$URL" --input "$WORK/circuit" --scheme ultra_honk --aztec-version 5.0.0
   --out "$WORK/proof.bin" --json)
-if [ "$MODE" = nitro-emulated ]; then
-  [ -f "$EMU/root.pem" ] || die "the NSM emulator wrote no root.pem in $EMU"
-  PROVE_ARGS+=(--require-attestation --root "$EMU/root.pem" --pcr "0=$PCR0_EXPECTED"
-    --expect-bb "5.0.0=$BB_SHA256")
-else
-  warn "STANDARD mode: the input goes to an unattested key; the CLI will warn loudly"
-fi
+[ -f "$EMU/root.pem" ] || die "the NSM emulator wrote no root.pem in $EMU"
+PROVE_ARGS+=(--require-attestation --root "$EMU/root.pem" --pcr "0=$PCR0_EXPECTED"
+  --expect-bb "5.0.0=$BB_SHA256")
 say "prove: teerex ${PROVE_ARGS[*]}"
 t=$(date +%s%N)
 set +e
@@ -219,7 +201,4 @@ const lines = [
 ];
 console.log(lines.join('\n'));
 EOF
-if [ "$MODE" != nitro-emulated ]; then
-  warn "this run used STANDARD mode (no attestation): see the notes above"
-fi
 say "work directory: $WORK (server log: $WORK/server.log)"
