@@ -49,6 +49,18 @@ bool cose_cbor_text_eq(const struct cbor_item_t *it, const char *s);
 /* Serialises an item into out (appended). */
 TR_RESULT cose_cbor_serialize(const struct cbor_item_t *it, struct tr_buf *out);
 
+/* --- Building (consuming) helpers shared by COSE and the NSM messages. Each
+ *     takes ownership of the items it is given, also on failure. --- */
+/* map[key] = value; false (and value released) when anything is NULL or fails. */
+bool cose_cbor_put(struct cbor_item_t *map, const char *key, struct cbor_item_t *value);
+/* {"name": fields}, the shape of every NSM request and response; NULL on failure. */
+struct cbor_item_t *cose_cbor_variant(const char *name, struct cbor_item_t *fields);
+/* A byte string (an empty one when n == 0, p may then be NULL). */
+struct cbor_item_t *cose_cbor_new_bytes(const uint8_t *p, size_t n);
+/* Serialises the definite array [items[0], ..., items[n-1]] into out (appended);
+ * the items are released. */
+TR_RESULT cose_cbor_serialize_array(struct cbor_item_t **items, size_t n, struct tr_buf *out);
+
 /* --- COSE_Sign1 (cose_sign1.c) --- */
 
 #define COSE_ALG_ES384 (-35)

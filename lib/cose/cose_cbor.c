@@ -412,3 +412,53 @@ TR_RESULT cose_cbor_serialize(const struct cbor_item_t *it, struct tr_buf *out)
     free(data);
     return r;
 }
+
+bool cose_cbor_put(cbor_item_t *map, const char *key, cbor_item_t *value)
+{
+    cbor_item_t *k = cbor_build_string(key);
+    bool ok = map != NULL && k != NULL && value != NULL &&
+              cbor_map_add(map, (struct cbor_pair){.key = k, .value = value});
+    if (k != NULL)
+        cbor_decref(&k);
+    if (value != NULL)
+        cbor_decref(&value);
+    return ok;
+}
+
+cbor_item_t *cose_cbor_variant(const char *name, cbor_item_t *fields)
+{
+    cbor_item_t *m = cbor_new_definite_map(1);
+    if (m == NULL) {
+        if (fields != NULL)
+            cbor_decref(&fields);
+        return NULL;
+    }
+    if (!cose_cbor_put(m, name, fields))
+        cbor_decref(&m);
+    return m;
+}
+
+cbor_item_t *cose_cbor_new_bytes(const uint8_t *p, size_t n)
+{
+    static const uint8_t empty[1] = {0};
+    return cbor_build_bytestring(n && p ? p : empty, n);
+}
+
+tr_result cose_cbor_serialize_array(cbor_item_t **items, size_t n, struct tr_buf *out)
+{
+    tr_result res = TR_SUCCESS;
+    cbor_item_t *arr = cbor_new_definite_array(n);
+    bool all = arr != NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i] == NULL || (arr != NULL && !cbor_array_push(arr, items[i])))
+            all = false;
+        if (items[i] != NULL)
+            cbor_decref(&items[i]);
+    }
+    TR_CHECK(all, TR_ERR_NOMEM);
+    TR_TRY(cose_cbor_serialize(arr, out));
+out:
+    if (arr != NULL)
+        cbor_decref(&arr);
+    return res;
+}

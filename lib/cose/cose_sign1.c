@@ -94,29 +94,13 @@ out:
 TR_RESULT cose_sign1_tbs(struct tr_slice protected_hdr, struct tr_slice payload, struct tr_buf *out)
 {
     TR_ENSURE_REF(out);
-    tr_result res = TR_SUCCESS;
-    cbor_item_t *arr = cbor_new_definite_array(4);
-    TR_CHECK(arr != NULL, TR_ERR_NOMEM);
-    static const uint8_t empty[1] = {0};
     cbor_item_t *parts[4] = {
         cbor_build_string("Signature1"),
-        cbor_build_bytestring(protected_hdr.ptr ? protected_hdr.ptr : empty, protected_hdr.len),
-        cbor_build_bytestring(empty, 0),
-        cbor_build_bytestring(payload.ptr ? payload.ptr : empty, payload.len),
+        cose_cbor_new_bytes(protected_hdr.ptr, protected_hdr.len),
+        cose_cbor_new_bytes(NULL, 0),
+        cose_cbor_new_bytes(payload.ptr, payload.len),
     };
-    bool all = true;
-    for (int i = 0; i < 4; i++) {
-        if (parts[i] == NULL || !cbor_array_push(arr, parts[i]))
-            all = false;
-        if (parts[i] != NULL)
-            cbor_decref(&parts[i]);
-    }
-    TR_CHECK(all, TR_ERR_NOMEM);
-    TR_TRY(cose_cbor_serialize(arr, out));
-out:
-    if (arr != NULL)
-        cbor_decref(&arr);
-    return res;
+    return cose_cbor_serialize_array(parts, 4, out);
 }
 
 static bool is_p384(EVP_PKEY *k)
@@ -172,28 +156,13 @@ out:
 static tr_result build_sign1(struct tr_slice prot, struct tr_slice payload, const uint8_t *sig,
                              struct tr_buf *out)
 {
-    tr_result res = TR_SUCCESS;
-    cbor_item_t *arr = cbor_new_definite_array(4);
-    TR_CHECK(arr != NULL, TR_ERR_NOMEM);
     cbor_item_t *parts[4] = {
-        cbor_build_bytestring(prot.ptr, prot.len),
+        cose_cbor_new_bytes(prot.ptr, prot.len),
         cbor_new_definite_map(0),
-        cbor_build_bytestring(payload.ptr, payload.len),
-        cbor_build_bytestring(sig, COSE_ES384_SIG_LEN),
+        cose_cbor_new_bytes(payload.ptr, payload.len),
+        cose_cbor_new_bytes(sig, COSE_ES384_SIG_LEN),
     };
-    bool all = true;
-    for (int i = 0; i < 4; i++) {
-        if (parts[i] == NULL || !cbor_array_push(arr, parts[i]))
-            all = false;
-        if (parts[i] != NULL)
-            cbor_decref(&parts[i]);
-    }
-    TR_CHECK(all, TR_ERR_NOMEM);
-    TR_TRY(cose_cbor_serialize(arr, out));
-out:
-    if (arr != NULL)
-        cbor_decref(&arr);
-    return res;
+    return cose_cbor_serialize_array(parts, 4, out);
 }
 
 TR_RESULT cose_sign1_sign(const uint8_t *payload, size_t n, EVP_PKEY *key, struct tr_buf *out)

@@ -14,19 +14,6 @@ void nsm_client_init(struct nsm_client *c, nsm_transport_fn call, void *ctx)
     c->fd = -1;
 }
 
-/* Adds key -> value to map (value reference consumed). */
-static bool put(cbor_item_t *map, const char *key, cbor_item_t *value)
-{
-    cbor_item_t *k = cbor_build_string(key);
-    bool ok = k != NULL && value != NULL &&
-              cbor_map_add(map, (struct cbor_pair){.key = k, .value = value});
-    if (k != NULL)
-        cbor_decref(&k);
-    if (value != NULL)
-        cbor_decref(&value);
-    return ok;
-}
-
 static cbor_item_t *bytes_or_null(const uint8_t *p, size_t n)
 {
     static const uint8_t empty[1] = {0};
@@ -60,24 +47,10 @@ out:
     return res;
 }
 
-/* {"Name": {fields}} */
-static cbor_item_t *variant(const char *name, cbor_item_t *fields)
-{
-    cbor_item_t *m = cbor_new_definite_map(1);
-    if (m == NULL) {
-        if (fields)
-            cbor_decref(&fields);
-        return NULL;
-    }
-    if (!put(m, name, fields))
-        cbor_decref(&m);
-    return m;
-}
-
 static cbor_item_t *index_fields(const char *key, uint16_t v)
 {
     cbor_item_t *f = cbor_new_definite_map(1);
-    if (f != NULL && !put(f, key, cbor_build_uint16(v)))
+    if (f != NULL && !cose_cbor_put(f, key, cbor_build_uint16(v)))
         cbor_decref(&f);
     return f;
 }
@@ -94,15 +67,15 @@ TR_RESULT nsm_attestation(struct nsm_client *c, const uint8_t *user_data, size_t
               TR_ERR_NSM_PUBLIC_KEY_TOO_BIG);
     cbor_item_t *f = cbor_new_definite_map(3);
     TR_ENSURE(f != NULL, TR_ERR_NOMEM);
-    if (!put(f, "user_data", bytes_or_null(user_data, user_data_len)) ||
-        !put(f, "nonce", bytes_or_null(nonce, nonce_len)) ||
-        !put(f, "public_key", bytes_or_null(public_key, public_key_len))) {
+    if (!cose_cbor_put(f, "user_data", bytes_or_null(user_data, user_data_len)) ||
+        !cose_cbor_put(f, "nonce", bytes_or_null(nonce, nonce_len)) ||
+        !cose_cbor_put(f, "public_key", bytes_or_null(public_key, public_key_len))) {
         cbor_decref(&f);
         TR_BAIL(TR_ERR_NOMEM);
     }
     struct tr_buf resp;
     tr_buf_init(&resp, TR_NSM_MAX_RESPONSE);
-    tr_result res = roundtrip(c, variant("Attestation", f), &resp);
+    tr_result res = roundtrip(c, cose_cbor_variant("Attestation", f), &resp);
     if (tr_ok(res))
         res = nsm_msg_read_attestation(resp.data, resp.len, doc);
     tr_buf_free(&resp);
@@ -114,7 +87,7 @@ TR_RESULT nsm_describe_pcr(struct nsm_client *c, uint16_t index, bool *locked, u
 {
     struct tr_buf resp;
     tr_buf_init(&resp, TR_NSM_MAX_RESPONSE);
-    tr_result res = roundtrip(c, variant("DescribePCR", index_fields("index", index)), &resp);
+    tr_result res = roundtrip(c, cose_cbor_variant("DescribePCR", index_fields("index", index)), &resp);
     if (tr_ok(res))
         res = nsm_msg_read_describe_pcr(resp.data, resp.len, locked, data, cap, len);
     tr_buf_free(&resp);
@@ -128,13 +101,13 @@ TR_RESULT nsm_extend_pcr(struct nsm_client *c, uint16_t index, const uint8_t *da
     TR_ENSURE(len < NSM_REQUEST_MAX, TR_ERR_NSM_REQUEST_TOO_BIG);
     cbor_item_t *f = cbor_new_definite_map(2);
     TR_ENSURE(f != NULL, TR_ERR_NOMEM);
-    if (!put(f, "index", cbor_build_uint16(index)) || !put(f, "data", bytes_or_null(data, len))) {
+    if (!cose_cbor_put(f, "index", cbor_build_uint16(index)) || !cose_cbor_put(f, "data", bytes_or_null(data, len))) {
         cbor_decref(&f);
         TR_BAIL(TR_ERR_NOMEM);
     }
     struct tr_buf resp;
     tr_buf_init(&resp, TR_NSM_MAX_RESPONSE);
-    tr_result res = roundtrip(c, variant("ExtendPCR", f), &resp);
+    tr_result res = roundtrip(c, cose_cbor_variant("ExtendPCR", f), &resp);
     if (tr_ok(res))
         res = nsm_msg_read_extend_pcr(resp.data, resp.len, out, cap, out_len);
     tr_buf_free(&resp);
@@ -154,12 +127,12 @@ static tr_result unit_call(struct nsm_client *c, cbor_item_t *req, const char *n
 
 TR_RESULT nsm_lock_pcr(struct nsm_client *c, uint16_t index)
 {
-    return unit_call(c, variant("LockPCR", index_fields("index", index)), "LockPCR");
+    return unit_call(c, cose_cbor_variant("LockPCR", index_fields("index", index)), "LockPCR");
 }
 
 TR_RESULT nsm_lock_pcrs(struct nsm_client *c, uint16_t range)
 {
-    return unit_call(c, variant("LockPCRs", index_fields("range", range)), "LockPCRs");
+    return unit_call(c, cose_cbor_variant("LockPCRs", index_fields("range", range)), "LockPCRs");
 }
 
 TR_RESULT nsm_describe(struct nsm_client *c, struct nsm_description *out)

@@ -137,41 +137,11 @@ void nsm_emu_free(struct nsm_emu *e)
 
 /* --- responses --- */
 
-static bool put(cbor_item_t *map, const char *key, cbor_item_t *value)
-{
-    cbor_item_t *k = cbor_build_string(key);
-    bool ok = k && value && cbor_map_add(map, (struct cbor_pair){.key = k, .value = value});
-    if (k)
-        cbor_decref(&k);
-    if (value)
-        cbor_decref(&value);
-    return ok;
-}
-
-static cbor_item_t *bytes(const uint8_t *p, size_t n)
-{
-    static const uint8_t empty[1] = {0};
-    return cbor_build_bytestring(n ? p : empty, n);
-}
-
-static cbor_item_t *variant(const char *name, cbor_item_t *fields)
-{
-    cbor_item_t *m = cbor_new_definite_map(1);
-    if (m == NULL) {
-        if (fields)
-            cbor_decref(&fields);
-        return NULL;
-    }
-    if (!put(m, name, fields))
-        cbor_decref(&m);
-    return m;
-}
-
 static cbor_item_t *error_response(int32_t err)
 {
     const char *name = nsm_error_name(err);
     cbor_item_t *m = cbor_new_definite_map(1);
-    if (m && !put(m, "Error", cbor_build_string(name ? name : "InternalError")))
+    if (m && !cose_cbor_put(m, "Error", cbor_build_string(name ? name : "InternalError")))
         cbor_decref(&m);
     return m;
 }
@@ -196,7 +166,7 @@ static int32_t opt_field(const cbor_item_t *f, const char *key, size_t max, stru
 
 static cbor_item_t *nullable(bool present, struct tr_slice s)
 {
-    return present ? bytes(s.ptr, s.len) : cbor_new_null();
+    return present ? cose_cbor_new_bytes(s.ptr, s.len) : cbor_new_null();
 }
 
 static uint64_t now_ms(void)
@@ -229,7 +199,7 @@ static tr_result make_document(struct nsm_emu *e, const cbor_item_t *f, cbor_ite
                 *cab = cbor_new_definite_array(EMU_CHAIN_LEN);
     TR_CHECK(map && pcrs && cab, TR_ERR_NOMEM);
     for (unsigned i = 0; i < DOC_PCRS; i++) {
-        cbor_item_t *k = cbor_build_uint8((uint8_t)i), *v = bytes(e->pcr[i], NSM_PCR_LEN);
+        cbor_item_t *k = cbor_build_uint8((uint8_t)i), *v = cose_cbor_new_bytes(e->pcr[i], NSM_PCR_LEN);
         bool ok = k && v && cbor_map_add(pcrs, (struct cbor_pair){.key = k, .value = v});
         if (k)
             cbor_decref(&k);
@@ -238,27 +208,27 @@ static tr_result make_document(struct nsm_emu *e, const cbor_item_t *f, cbor_ite
         TR_CHECK(ok, TR_ERR_NOMEM);
     }
     for (int i = 0; i < EMU_CHAIN_LEN; i++) {
-        cbor_item_t *c = bytes(e->pki.ca_der[i].data, e->pki.ca_der[i].len);
+        cbor_item_t *c = cose_cbor_new_bytes(e->pki.ca_der[i].data, e->pki.ca_der[i].len);
         bool ok = c && cbor_array_push(cab, c);
         if (c)
             cbor_decref(&c);
         TR_CHECK(ok, TR_ERR_NOMEM);
     }
     bool ok =
-        put(map, "module_id", cbor_build_string(e->module_id)) &&
-        put(map, "digest", cbor_build_string("SHA384")) &&
-        put(map, "timestamp", cbor_build_uint64(now_ms())) && put(map, "pcrs", cbor_incref(pcrs)) &&
-        put(map, "certificate", bytes(e->pki.leaf_der.data, e->pki.leaf_der.len)) &&
-        put(map, "cabundle", cbor_incref(cab)) && put(map, "public_key", nullable(has_pk, pk)) &&
-        put(map, "user_data", nullable(has_ud, ud)) &&
-        put(map, "nonce", nullable(has_nonce, nonce));
+        cose_cbor_put(map, "module_id", cbor_build_string(e->module_id)) &&
+        cose_cbor_put(map, "digest", cbor_build_string("SHA384")) &&
+        cose_cbor_put(map, "timestamp", cbor_build_uint64(now_ms())) && cose_cbor_put(map, "pcrs", cbor_incref(pcrs)) &&
+        cose_cbor_put(map, "certificate", cose_cbor_new_bytes(e->pki.leaf_der.data, e->pki.leaf_der.len)) &&
+        cose_cbor_put(map, "cabundle", cbor_incref(cab)) && cose_cbor_put(map, "public_key", nullable(has_pk, pk)) &&
+        cose_cbor_put(map, "user_data", nullable(has_ud, ud)) &&
+        cose_cbor_put(map, "nonce", nullable(has_nonce, nonce));
     TR_CHECK(ok, TR_ERR_NOMEM);
     TR_TRY(cose_cbor_serialize(map, &payload));
     TR_TRY(cose_sign1_sign(payload.data, payload.len, e->pki.leaf_key, &doc));
     cbor_item_t *fields = cbor_new_definite_map(1);
     TR_CHECK(fields != NULL, TR_ERR_NOMEM);
-    TR_CHECK(put(fields, "document", bytes(doc.data, doc.len)), TR_ERR_NOMEM);
-    *resp = variant("Attestation", fields);
+    TR_CHECK(cose_cbor_put(fields, "document", cose_cbor_new_bytes(doc.data, doc.len)), TR_ERR_NOMEM);
+    *resp = cose_cbor_variant("Attestation", fields);
     TR_CHECK(*resp != NULL, TR_ERR_NOMEM);
 out:
     if (map)
@@ -288,12 +258,12 @@ static cbor_item_t *pcr_response(const char *name, struct nsm_emu *e, uint16_t i
     cbor_item_t *f = cbor_new_definite_map(with_lock ? 2 : 1);
     if (f == NULL)
         return NULL;
-    if ((with_lock && !put(f, "lock", cbor_build_bool((e->locked >> idx) & 1))) ||
-        !put(f, "data", bytes(e->pcr[idx], NSM_PCR_LEN))) {
+    if ((with_lock && !cose_cbor_put(f, "lock", cbor_build_bool((e->locked >> idx) & 1))) ||
+        !cose_cbor_put(f, "data", cose_cbor_new_bytes(e->pcr[idx], NSM_PCR_LEN))) {
         cbor_decref(&f);
         return NULL;
     }
-    return variant(name, f);
+    return cose_cbor_variant(name, f);
 }
 
 static cbor_item_t *describe(struct nsm_emu *e)
@@ -308,13 +278,13 @@ static cbor_item_t *describe(struct nsm_emu *e)
                 cbor_decref(&v);
         }
     }
-    ok = ok && put(f, "version_major", cbor_build_uint16(1)) &&
-         put(f, "version_minor", cbor_build_uint16(0)) &&
-         put(f, "version_patch", cbor_build_uint16(0)) &&
-         put(f, "module_id", cbor_build_string(e->module_id)) &&
-         put(f, "max_pcrs", cbor_build_uint16(NSM_MAX_PCRS)) &&
-         put(f, "locked_pcrs", cbor_incref(locked));
-    ok = ok && put(f, "digest", cbor_build_string("SHA384"));
+    ok = ok && cose_cbor_put(f, "version_major", cbor_build_uint16(1)) &&
+         cose_cbor_put(f, "version_minor", cbor_build_uint16(0)) &&
+         cose_cbor_put(f, "version_patch", cbor_build_uint16(0)) &&
+         cose_cbor_put(f, "module_id", cbor_build_string(e->module_id)) &&
+         cose_cbor_put(f, "max_pcrs", cbor_build_uint16(NSM_MAX_PCRS)) &&
+         cose_cbor_put(f, "locked_pcrs", cbor_incref(locked));
+    ok = ok && cose_cbor_put(f, "digest", cbor_build_string("SHA384"));
     if (locked)
         cbor_decref(&locked);
     if (!ok) {
@@ -322,7 +292,7 @@ static cbor_item_t *describe(struct nsm_emu *e)
             cbor_decref(&f);
         return NULL;
     }
-    return variant("DescribeNSM", f);
+    return cose_cbor_variant("DescribeNSM", f);
 }
 
 /* Dispatches one request; *resp is the answer, or NULL with *nsm_err set. */
@@ -337,8 +307,8 @@ static tr_result handle(struct nsm_emu *e, const cbor_item_t *req, cbor_item_t *
         uint8_t rnd[NSM_RANDOM_LEN];
         TR_ENSURE(RAND_bytes(rnd, sizeof(rnd)) == 1, TR_ERR_RANDOM);
         cbor_item_t *f = cbor_new_definite_map(1);
-        if (f && put(f, "random", bytes(rnd, sizeof(rnd))))
-            *resp = variant("GetRandom", f);
+        if (f && cose_cbor_put(f, "random", cose_cbor_new_bytes(rnd, sizeof(rnd))))
+            *resp = cose_cbor_variant("GetRandom", f);
         else if (f)
             cbor_decref(&f);
     } else if (cbor_isa_map(req) && cbor_map_size(req) == 1 &&

@@ -1,12 +1,15 @@
 /* ECDH over Curve25519 for OpenPGP (RFC 9580 section 11.5): X25519, the
- * one-step KDF with the OpenPGP "Param" string, and RFC 3394 AES key wrap.
+ * one-step KDF with the OpenPGP "Param" string, and RFC 3394 AES key wrap;
+ * plus the HKDF key-wrap key of native X25519 recipients (section 5.1.6).
  *
  * Why hand-written: the KDF input layout is OpenPGP-specific; X25519, SHA-2
  * and AES key wrap are OpenSSL's.
  */
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/kdf.h>
 
 #include "pgp_internal.h"
 
@@ -119,5 +122,34 @@ tr_result pgp_ecdh_derive(EVP_PKEY *priv, const uint8_t peer[32], uint8_t z[32])
 out:
     EVP_PKEY_CTX_free(c);
     EVP_PKEY_free(pk);
+    return res;
+}
+
+tr_result pgp_x25519_kek(const uint8_t eph_pub[32], const uint8_t recipient_pub[32],
+                         const uint8_t shared[32], uint8_t kek[16])
+{
+    static const char info[] = "OpenPGP X25519";
+    uint8_t ikm[3 * PGP_X25519_LEN];
+    memcpy(ikm, eph_pub, PGP_X25519_LEN);
+    memcpy(ikm + PGP_X25519_LEN, recipient_pub, PGP_X25519_LEN);
+    memcpy(ikm + 2 * PGP_X25519_LEN, shared, PGP_X25519_LEN);
+    tr_result res = TR_SUCCESS;
+    EVP_KDF_CTX *c = NULL;
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    TR_CHECK(kdf != NULL, TR_ERR_OSSL);
+    c = EVP_KDF_CTX_new(kdf);
+    TR_CHECK(c != NULL, TR_ERR_NOMEM);
+    /* No salt parameter: HKDF uses HashLen zero octets (RFC 5869 2.2). */
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm, sizeof(ikm)),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, sizeof(info) - 1),
+        OSSL_PARAM_construct_end(),
+    };
+    TR_CHECK_OSSL(EVP_KDF_derive(c, kek, 16, params), TR_ERR_OSSL);
+out:
+    OPENSSL_cleanse(ikm, sizeof(ikm));
+    EVP_KDF_CTX_free(c);
+    EVP_KDF_free(kdf);
     return res;
 }

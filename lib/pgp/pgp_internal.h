@@ -42,6 +42,8 @@ enum {
 enum {
     PGP_PK_ECDH = 18,
     PGP_PK_EDDSA_LEGACY = 22,
+    PGP_PK_X25519 = 25,  /* RFC 9580 native X25519 (recipients only) */
+    PGP_PK_ED25519 = 27, /* RFC 9580 native Ed25519 (recipients only) */
     PGP_SYM_AES128 = 7,
     PGP_SYM_AES192 = 8,
     PGP_SYM_AES256 = 9,
@@ -111,6 +113,7 @@ TR_RESULT pgp_armor_encode(const char *type, const uint8_t *p, size_t n, struct 
 
 /* ---- pgp_keypkt.c: v4 key packet bodies and fingerprints ---- */
 struct pgp_ecdh_pub {
+    uint8_t algo; /* PGP_PK_X25519: native key (no KDF fields); anything else: PGP_PK_ECDH */
     uint8_t point[PGP_X25519_LEN];
     uint8_t kdf_hash; /* PGP_HASH_* */
     uint8_t kdf_sym;  /* PGP_SYM_* (key wrap) */
@@ -121,6 +124,16 @@ TR_RESULT pgp_keypkt_write_ecdh(struct tr_buf *out, uint32_t created, const stru
 TR_RESULT pgp_keypkt_parse_ed25519(struct tr_slice body, uint32_t *created, uint8_t pub[32]);
 /* Also fills k->fpr. */
 TR_RESULT pgp_keypkt_parse_ecdh(struct tr_slice body, uint32_t *created, struct pgp_ecdh_pub *k);
+/* RFC 9580 native keys (5.5.5.7, 5.5.5.9): v4, algorithm 27 / 25, 32 raw
+ * octets. parse_x25519 sets k->algo = PGP_PK_X25519 and fills k->fpr. */
+TR_RESULT pgp_keypkt_parse_ed25519_native(struct tr_slice body, uint32_t *created, uint8_t pub[32]);
+TR_RESULT pgp_keypkt_parse_x25519(struct tr_slice body, uint32_t *created, struct pgp_ecdh_pub *k);
+/* A recipient's primary: EdDSALegacy (22) or Ed25519 (27); *algo says which. */
+TR_RESULT pgp_keypkt_parse_signer(struct tr_slice body, uint32_t *created, uint8_t *algo,
+                                  uint8_t pub[32]);
+/* A recipient's encryption subkey: ECDH Curve25519 (18) or X25519 (25);
+ * UNSUPPORTED_PUBKEY_ALGO / UNSUPPORTED_VERSION for any other kind. */
+TR_RESULT pgp_keypkt_parse_enc(struct tr_slice body, uint32_t *created, struct pgp_ecdh_pub *k);
 /* v4 fingerprint: SHA-1(0x99 || be16 len || body). */
 TR_RESULT pgp_keypkt_fingerprint(struct tr_slice body, uint8_t out[PGP_FPR_LEN]);
 
@@ -134,6 +147,11 @@ TR_RESULT pgp_sig_make(EVP_PKEY *signer, const uint8_t signer_fpr[PGP_FPR_LEN], 
 /* Verifies a v4 EdDSA-legacy signature packet body of the given type. */
 TR_RESULT pgp_sig_verify(EVP_PKEY *signer, uint8_t type, struct tr_slice primary_body,
                          struct tr_slice target, struct tr_slice sig_body);
+/* Same, for a signer of key algorithm key_algo: PGP_PK_EDDSA_LEGACY (r and s
+ * as MPIs) or PGP_PK_ED25519 (64-octet native signature, RFC 9580 5.2.3.4). */
+TR_RESULT pgp_sig_verify_alg(EVP_PKEY *signer, uint8_t key_algo, uint8_t type,
+                             struct tr_slice primary_body, struct tr_slice target,
+                             struct tr_slice sig_body);
 
 /* ---- pgp_ecdh.c: RFC 9580 section 11.5 KDF + AES key wrap ---- */
 /* kek = Hash(00000001 || Z || param), truncated to the key-wrap key size. */
@@ -146,6 +164,11 @@ TR_RESULT pgp_ecdh_wrap(uint8_t sym, const uint8_t *kek, const uint8_t *in, size
                         uint8_t *out, size_t *out_len);
 /* X25519(priv, peer) -> z. */
 TR_RESULT pgp_ecdh_derive(EVP_PKEY *priv, const uint8_t peer[32], uint8_t z[32]);
+/* Native X25519 key-wrap key (RFC 9580 5.1.6): HKDF-SHA256, no salt,
+ * ikm = ephemeral public || recipient public || shared secret,
+ * info "OpenPGP X25519", 16 octets (AES-128 key wrap). */
+TR_RESULT pgp_x25519_kek(const uint8_t eph_pub[32], const uint8_t recipient_pub[32],
+                         const uint8_t shared[32], uint8_t kek[16]);
 
 /* ---- pgp_cipher.c: algorithm tables ---- */
 const EVP_CIPHER *pgp_cipher_cfb(uint8_t sym);
@@ -166,7 +189,9 @@ TR_RESULT pgp_pkesk_addressed(struct tr_slice body, const uint8_t sub_fpr[PGP_FP
                               uint8_t *out_version, int *out_for_us);
 TR_RESULT pgp_pkesk_decrypt(struct tr_slice body, EVP_PKEY *x25519, const struct pgp_ecdh_pub *ours,
                             struct pgp_session_key *out);
-/* Appends a whole PKESK v6 packet for the session key to the recipient. */
+/* Appends a whole PKESK v6 packet for the session key to the recipient:
+ * ECDH (RFC 9580 5.1.4) or, when recipient->algo is PGP_PK_X25519, native
+ * X25519 (5.1.6). */
 TR_RESULT pgp_pkesk_write_v6(const struct pgp_ecdh_pub *recipient, const uint8_t *sk, size_t sk_len,
                              struct tr_buf *out);
 

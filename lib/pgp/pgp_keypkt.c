@@ -1,7 +1,9 @@
 /* v4 public-key packet bodies for Curve25519 keys (RFC 9580 5.5.2, 5.5.5):
  * EdDSALegacy (algorithm 22) primary and ECDH (algorithm 18) subkey, both
  * with the legacy OIDs and the 0x40-prefixed native point encoding, as
- * openpgp.js generateKey({type: "ecc"}) and GnuPG 2.2 write them.
+ * openpgp.js generateKey({type: "ecc"}) and GnuPG 2.2 write them; and, read
+ * only (recipients' keys), the RFC 9580 native Ed25519 (27) and X25519 (25)
+ * keys of openpgp.js 6 generateKey({type: "curve25519"}): 32 raw octets.
  *
  * Why hand-written: see include/teerex/pgp.h (no RFC 9580 library in C on
  * Debian 12); fingerprints are SHA-1 from OpenSSL.
@@ -100,5 +102,59 @@ tr_result pgp_keypkt_parse_ecdh(struct tr_slice body, uint32_t *created, struct 
     k->kdf_hash = kdf[2];
     k->kdf_sym = kdf[3];
     TR_GUARD(tr_reader_expect_end(&rest));
+    k->algo = PGP_PK_ECDH;
     return pgp_keypkt_fingerprint(body, k->fpr);
+}
+
+/* Version 4, creation time, algorithm, then exactly 32 octets of native key
+ * material (RFC 9580 5.5.5.7 X25519, 5.5.5.9 Ed25519). */
+static tr_result parse_native(struct tr_slice body, uint8_t want_algo, uint32_t *created,
+                              uint8_t pub[32])
+{
+    struct tr_reader r;
+    tr_reader_init(&r, body.ptr, body.len);
+    uint8_t version, algo;
+    TR_GUARD(tr_read_u8(&r, &version));
+    TR_ENSURE(version == 4, TR_ERR_PGP_UNSUPPORTED_VERSION);
+    TR_GUARD(tr_read_be32(&r, created));
+    TR_GUARD(tr_read_u8(&r, &algo));
+    TR_ENSURE(algo == want_algo, TR_ERR_PGP_UNSUPPORTED_PUBKEY_ALGO);
+    TR_ENSURE(tr_reader_remaining(&r) == 32, TR_ERR_PGP_BAD_KEY);
+    return tr_read_bytes(&r, 32, pub);
+}
+
+tr_result pgp_keypkt_parse_ed25519_native(struct tr_slice body, uint32_t *created, uint8_t pub[32])
+{
+    return parse_native(body, PGP_PK_ED25519, created, pub);
+}
+
+tr_result pgp_keypkt_parse_x25519(struct tr_slice body, uint32_t *created, struct pgp_ecdh_pub *k)
+{
+    memset(k, 0, sizeof(*k));
+    TR_GUARD(parse_native(body, PGP_PK_X25519, created, k->point));
+    k->algo = PGP_PK_X25519;
+    return pgp_keypkt_fingerprint(body, k->fpr);
+}
+
+/* The algorithm octet of a v4 key body (after version and creation time);
+ * 0 when there is none, so the legacy parser reports the exact error. */
+static uint8_t peek_algo(struct tr_slice body)
+{
+    return body.len >= 6 && body.ptr[0] == 4 ? body.ptr[5] : 0;
+}
+
+tr_result pgp_keypkt_parse_signer(struct tr_slice body, uint32_t *created, uint8_t *algo,
+                                  uint8_t pub[32])
+{
+    *algo = peek_algo(body) == PGP_PK_ED25519 ? PGP_PK_ED25519 : PGP_PK_EDDSA_LEGACY;
+    if (*algo == PGP_PK_ED25519)
+        return pgp_keypkt_parse_ed25519_native(body, created, pub);
+    return pgp_keypkt_parse_ed25519(body, created, pub);
+}
+
+tr_result pgp_keypkt_parse_enc(struct tr_slice body, uint32_t *created, struct pgp_ecdh_pub *k)
+{
+    if (peek_algo(body) == PGP_PK_X25519)
+        return pgp_keypkt_parse_x25519(body, created, k);
+    return pgp_keypkt_parse_ecdh(body, created, k);
 }

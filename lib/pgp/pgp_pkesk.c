@@ -1,5 +1,6 @@
 /* Public-Key Encrypted Session Key packets, v3 and v6 (RFC 9580 5.1), for a
- * Curve25519 ECDH (algorithm 18) recipient.
+ * Curve25519 ECDH (algorithm 18) recipient; written (client side) also for a
+ * native X25519 (algorithm 25) recipient (5.1.6).
  *
  * Why hand-written: PKESK is OpenPGP framing (see include/teerex/pgp.h);
  * X25519, the KDF hash and AES key wrap come from OpenSSL via pgp_ecdh.c.
@@ -128,10 +129,50 @@ out:
     return res;
 }
 
+/* v6 to a native X25519 key (RFC 9580 5.1.6): 32-octet ephemeral public
+ * key, one-octet size, then the session key AES-128-wrapped (no algorithm
+ * octet in v6, no checksum, no padding) under the HKDF key of pgp_x25519_kek. */
+static tr_result write_v6_x25519(const struct pgp_ecdh_pub *recipient, const uint8_t *sk,
+                                 size_t sk_len, struct tr_buf *out)
+{
+    tr_result res = TR_SUCCESS;
+    EVP_PKEY *eph = NULL;
+    struct tr_buf body;
+    tr_buf_init(&body, 512);
+    uint8_t z[32], kek[16], wrapped[PGP_MAX_SESSION_KEY + 8], eph_pub[PGP_X25519_LEN];
+    size_t wlen = 0, publen = PGP_X25519_LEN;
+
+    eph = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    TR_CHECK(eph != NULL, TR_ERR_OSSL);
+    TR_CHECK_OSSL(EVP_PKEY_get_raw_public_key(eph, eph_pub, &publen), TR_ERR_OSSL);
+    TR_CHECK(publen == PGP_X25519_LEN, TR_ERR_OSSL);
+    TR_TRY(pgp_ecdh_derive(eph, recipient->point, z));
+    TR_TRY(pgp_x25519_kek(eph_pub, recipient->point, z, kek));
+    TR_TRY(pgp_ecdh_wrap(PGP_SYM_AES128, kek, sk, sk_len, wrapped, &wlen));
+
+    uint8_t head[3 + PGP_FPR_LEN] = {6, 1 + PGP_FPR_LEN, 4};
+    memcpy(head + 3, recipient->fpr, PGP_FPR_LEN);
+    TR_TRY(tr_buf_append(&body, head, sizeof(head)));
+    TR_TRY(tr_buf_append_u8(&body, PGP_PK_X25519));
+    TR_TRY(tr_buf_append(&body, eph_pub, sizeof(eph_pub)));
+    TR_TRY(tr_buf_append_u8(&body, (uint8_t)wlen));
+    TR_TRY(tr_buf_append(&body, wrapped, wlen));
+    TR_TRY(pgp_packet_write_header(out, PGP_TAG_PKESK, body.len));
+    TR_TRY(tr_buf_append(out, body.data, body.len));
+out:
+    OPENSSL_cleanse(z, sizeof(z));
+    OPENSSL_cleanse(kek, sizeof(kek));
+    EVP_PKEY_free(eph);
+    tr_buf_free(&body);
+    return res;
+}
+
 tr_result pgp_pkesk_write_v6(const struct pgp_ecdh_pub *recipient, const uint8_t *sk, size_t sk_len,
                              struct tr_buf *out)
 {
     TR_ENSURE(sk_len == 16 || sk_len == 24 || sk_len == 32, TR_ERR_USAGE);
+    if (recipient->algo == PGP_PK_X25519)
+        return write_v6_x25519(recipient, sk, sk_len, out);
     tr_result res = TR_SUCCESS;
     EVP_PKEY *eph = NULL;
     struct tr_buf body;

@@ -1,8 +1,8 @@
-/* A recipient's transferable public key (RFC 9580 10.1) from armor: the
- * EdDSALegacy primary, user IDs with at least one self-certification that
- * verifies, and the first ECDH Curve25519 subkey whose binding signature
- * verifies. Other subkeys, user attributes and unverifiable third-party
- * signatures are skipped.
+/* A recipient's transferable public key (RFC 9580 10.1) from armor: a v4
+ * EdDSALegacy (22) or Ed25519 (27) primary, user IDs with at least one
+ * self-certification that verifies, and the first ECDH Curve25519 (18) or
+ * X25519 (25) subkey whose binding signature verifies. Other subkeys, user
+ * attributes and unverifiable third-party signatures are skipped.
  *
  * Why hand-written: see include/teerex/pgp.h.
  */
@@ -33,8 +33,8 @@ static tr_result parse_key(struct tr_slice bin, struct pgp_pubkey *pk)
     TR_CHECK(p.tag == PGP_TAG_PUBLIC_KEY, TR_ERR_PGP_BAD_KEY);
     struct tr_slice primary = p.body, target = {0};
     uint32_t created;
-    uint8_t pub[32];
-    TR_TRY(pgp_keypkt_parse_ed25519(primary, &created, pub));
+    uint8_t pub[32], key_algo = 0;
+    TR_TRY(pgp_keypkt_parse_signer(primary, &created, &key_algo, pub));
     TR_TRY(pgp_keypkt_fingerprint(primary, pk->fpr));
     signer = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
     TR_CHECK(signer != NULL, TR_ERR_PGP_BAD_KEY);
@@ -57,7 +57,7 @@ static tr_result parse_key(struct tr_slice bin, struct pgp_pubkey *pk)
             }
             sec = SEC_SUBKEY;
             target = p.body;
-            res = pgp_keypkt_parse_ecdh(p.body, &created, &cand);
+            res = pgp_keypkt_parse_enc(p.body, &created, &cand);
             have_sub = tr_ok(res);
             if (res.err == TR_ERR_PGP_UNSUPPORTED_PUBKEY_ALGO ||
                 res.err == TR_ERR_PGP_UNSUPPORTED_VERSION)
@@ -67,10 +67,11 @@ static tr_result parse_key(struct tr_slice bin, struct pgp_pubkey *pk)
         case PGP_TAG_SIGNATURE: {
             uint8_t type = p.body.len > 1 ? p.body.ptr[1] : 0;
             if (sec == SEC_UID && !uid_ok && is_cert_type(type))
-                uid_ok = tr_ok(pgp_sig_verify(signer, type, primary, target, p.body));
+                uid_ok = tr_ok(
+                    pgp_sig_verify_alg(signer, key_algo, type, primary, target, p.body));
             else if (sec == SEC_SUBKEY && have_sub && !sub_ok &&
                      type == PGP_SIGTYPE_SUBKEY_BINDING) {
-                res = pgp_sig_verify(signer, type, primary, target, p.body);
+                res = pgp_sig_verify_alg(signer, key_algo, type, primary, target, p.body);
                 TR_TRY(res);
                 sub_ok = 1;
                 pk->sub = cand;

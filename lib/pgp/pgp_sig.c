@@ -2,6 +2,8 @@
  * RFC 9580 5.2.3, 5.2.4): the user ID positive certification and the subkey
  * binding, with the subpackets openpgp.js looks for (key flags, features
  * SEIPDv1+v2, preferred ciphers, AEAD ciphersuites, compression, hashes).
+ * Checked only (recipients' keys): the same signatures by an RFC 9580 native
+ * Ed25519 (algorithm 27) primary, whose signature is 64 raw octets.
  *
  * Why hand-written: signature packets are OpenPGP framing; Ed25519 and
  * SHA-2 are OpenSSL's (see include/teerex/pgp.h).
@@ -142,6 +144,33 @@ out:
 tr_result pgp_sig_verify(EVP_PKEY *signer, uint8_t type, struct tr_slice primary_body,
                          struct tr_slice target, struct tr_slice sig_body)
 {
+    return pgp_sig_verify_alg(signer, PGP_PK_EDDSA_LEGACY, type, primary_body, target, sig_body);
+}
+
+/* EdDSALegacy: r and s as MPIs (leading zeros stripped, RFC 9580 5.2.3.3);
+ * Ed25519: the 64-octet native signature (5.2.3.4). */
+static tr_result read_sig_value(struct tr_reader *r, uint8_t key_algo, uint8_t sig[64])
+{
+    memset(sig, 0, 64);
+    if (key_algo == PGP_PK_ED25519) {
+        TR_GUARD(tr_read_bytes(r, 64, sig));
+        return tr_reader_expect_end(r);
+    }
+    struct tr_slice rs, ss;
+    TR_GUARD(pgp_mpi_read(r, &rs));
+    TR_GUARD(pgp_mpi_read(r, &ss));
+    TR_GUARD(tr_reader_expect_end(r));
+    TR_ENSURE(rs.len <= 32 && ss.len <= 32, TR_ERR_PGP_BAD_SIGNATURE_PACKET);
+    memcpy(sig + 32 - rs.len, rs.ptr, rs.len);
+    memcpy(sig + 64 - ss.len, ss.ptr, ss.len);
+    return TR_SUCCESS;
+}
+
+tr_result pgp_sig_verify_alg(EVP_PKEY *signer, uint8_t key_algo, uint8_t type,
+                             struct tr_slice primary_body, struct tr_slice target,
+                             struct tr_slice sig_body)
+{
+    TR_ENSURE(key_algo == PGP_PK_EDDSA_LEGACY || key_algo == PGP_PK_ED25519, TR_ERR_USAGE);
     struct tr_reader r;
     tr_reader_init(&r, sig_body.ptr, sig_body.len);
     uint8_t version, stype, pkalgo, hash;
@@ -151,7 +180,7 @@ tr_result pgp_sig_verify(EVP_PKEY *signer, uint8_t type, struct tr_slice primary
     TR_GUARD(tr_read_u8(&r, &stype));
     TR_ENSURE(stype == type, TR_ERR_PGP_BAD_SIGNATURE_PACKET);
     TR_GUARD(tr_read_u8(&r, &pkalgo));
-    TR_ENSURE(pkalgo == PGP_PK_EDDSA_LEGACY, TR_ERR_PGP_UNSUPPORTED_PUBKEY_ALGO);
+    TR_ENSURE(pkalgo == key_algo, TR_ERR_PGP_UNSUPPORTED_PUBKEY_ALGO);
     TR_GUARD(tr_read_u8(&r, &hash));
     TR_ENSURE(hash_md(hash) != NULL, TR_ERR_PGP_BAD_SIGNATURE_PACKET);
     TR_GUARD(tr_read_be16(&r, &hlen));
@@ -161,19 +190,14 @@ tr_result pgp_sig_verify(EVP_PKEY *signer, uint8_t type, struct tr_slice primary
     TR_GUARD(tr_read_skip(&r, ulen));
     uint8_t left[2];
     TR_GUARD(tr_read_bytes(&r, 2, left));
-    struct tr_slice rs, ss;
-    TR_GUARD(pgp_mpi_read(&r, &rs));
-    TR_GUARD(pgp_mpi_read(&r, &ss));
-    TR_GUARD(tr_reader_expect_end(&r));
-    TR_ENSURE(rs.len <= 32 && ss.len <= 32, TR_ERR_PGP_BAD_SIGNATURE_PACKET);
-    uint8_t sig[64] = {0};
-    memcpy(sig + 32 - rs.len, rs.ptr, rs.len);
-    memcpy(sig + 64 - ss.len, ss.ptr, ss.len);
+    uint8_t sig[64];
+    TR_GUARD(read_sig_value(&r, key_algo, sig));
     uint8_t digest[EVP_MAX_MD_SIZE];
     size_t dlen = 0;
     TR_GUARD(sig_digest(hash, primary_body, type, target, prefix, digest, &dlen));
     TR_ENSURE(memcmp(digest, left, 2) == 0, TR_ERR_PGP_BAD_SIGNATURE);
     tr_result res = TR_SUCCESS;
+    /* Both forms sign the digest itself with PureEdDSA (5.2.3.3, 5.2.3.4). */
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     TR_CHECK(mctx != NULL, TR_ERR_NOMEM);
     TR_CHECK_OSSL(EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, signer), TR_ERR_OSSL);
