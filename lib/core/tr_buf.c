@@ -119,7 +119,7 @@ tr_result tr_buf_append_str(struct tr_buf *b, const char *s) { return tr_buf_app
 void tr_buf_clear(struct tr_buf *b)
 {
     if (b->data && b->secret)
-        tr_secmem_wipe(b->data, b->cap);
+        tr_secmem_wipe_resident(b->data, b->cap);
     b->len = 0;
     if (b->data)
         b->data[0] = 0;

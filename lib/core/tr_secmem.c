@@ -69,12 +69,50 @@ void tr_secmem_wipe(void *p, size_t n)
         OPENSSL_cleanse(p, n);
 }
 
+/* Wipes the pages of [p, p+len) that are resident. A page that was never
+ * touched holds no data and is not resident: wiping it would only fault in a
+ * zero page (a secret buffer's capacity is up to twice what it ever held, and
+ * on this VM a 4 KiB fault costs ~10 us). A page that is not resident because
+ * it was swapped out keeps its swap copy whether or not it is wiped in memory;
+ * key material is mlock()ed and never swapped. p must be page-aligned. */
+void tr_secmem_wipe_resident(void *p, size_t len)
+{
+    if (!p || !len)
+        return;
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *base = p;
+    size_t npages = (len + pg - 1) / pg;
+    unsigned char vec[1024];
+    for (size_t first = 0; first < npages; first += sizeof(vec)) {
+        size_t cnt = npages - first < sizeof(vec) ? npages - first : sizeof(vec);
+        uint8_t *chunk = base + first * pg;
+        size_t chunk_len = first + cnt == npages ? len - first * pg : cnt * pg;
+        if (mincore(chunk, cnt * pg, vec) != 0) {
+            OPENSSL_cleanse(chunk, chunk_len);
+            continue;
+        }
+        size_t i = 0;
+        while (i < cnt) {
+            if (!(vec[i] & 1)) {
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j < cnt && (vec[j] & 1))
+                j++;
+            size_t off = i * pg, end = j * pg < chunk_len ? j * pg : chunk_len;
+            OPENSSL_cleanse(chunk + off, end - off);
+            i = j;
+        }
+    }
+}
+
 void tr_secmem_free(void *p, size_t n)
 {
     if (!p)
         return;
     size_t len = page_round(n ? n : 1);
-    OPENSSL_cleanse(p, len);
+    tr_secmem_wipe_resident(p, len);
     (void)munlock(p, len);
     (void)munmap(p, len);
     pthread_mutex_lock(&lock);

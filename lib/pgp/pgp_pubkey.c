@@ -67,8 +67,7 @@ static tr_result parse_key(struct tr_slice bin, struct pgp_pubkey *pk)
         case PGP_TAG_SIGNATURE: {
             uint8_t type = p.body.len > 1 ? p.body.ptr[1] : 0;
             if (sec == SEC_UID && !uid_ok && is_cert_type(type))
-                uid_ok = tr_ok(
-                    pgp_sig_verify_alg(signer, key_algo, type, primary, target, p.body));
+                uid_ok = tr_ok(pgp_sig_verify_alg(signer, key_algo, type, primary, target, p.body));
             else if (sec == SEC_SUBKEY && have_sub && !sub_ok &&
                      type == PGP_SIGTYPE_SUBKEY_BINDING) {
                 res = pgp_sig_verify_alg(signer, key_algo, type, primary, target, p.body);

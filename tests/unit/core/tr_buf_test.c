@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include "harness.h"
 #include "teerex/buf.h"
 #include "teerex/secmem.h"
@@ -70,6 +72,52 @@ static void test_secret_buf(void)
     EXPECT_EQ(st.ossl_secure_heap, 1);
 }
 
+static void test_wipe_resident(void)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = 3000 * pg; /* > one mincore batch */
+    uint8_t *p = tr_secmem_alloc(n);
+    EXPECT_TRUE(p != NULL);
+    if (!p)
+        return;
+    memset(p, 0xA5, 10);
+    memset(p + 5 * pg + 7, 0x5A, pg);      /* straddles pages 5 and 6 */
+    memset(p + 2999 * pg, 0x77, pg);       /* last page, second batch */
+    tr_secmem_wipe_resident(p, n);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < n; i++)
+        nonzero += p[i] != 0;
+    EXPECT_EQ(nonzero, 0);
+    tr_secmem_free(p, n);
+
+    struct tr_buf b;
+    tr_buf_init_secret(&b, 0);
+    EXPECT_OK(tr_buf_append(&b, "key material", 12));
+    tr_buf_clear(&b);
+    EXPECT_EQ(b.len, 0);
+    EXPECT_TRUE(b.data[0] == 0 && b.data[5] == 0 && b.data[11] == 0);
+    tr_buf_free(&b);
+}
+
+static void test_big_buf(void)
+{
+    /* Large buffers switch to their own mapping and grow with mremap. */
+    struct tr_buf b;
+    tr_buf_init(&b, 0);
+    uint8_t chunk[4096];
+    for (size_t i = 0; i < sizeof(chunk); i++)
+        chunk[i] = (uint8_t)i;
+    for (int i = 0; i < 1200; i++) /* 4.7 MiB: crosses 1, 2 and 4 MiB */
+        EXPECT_OK(tr_buf_append(&b, chunk, sizeof(chunk)));
+    EXPECT_EQ(b.mapped, 1);
+    EXPECT_EQ(b.len, 1200 * 4096);
+    size_t bad = 0;
+    for (size_t i = 0; i < b.len; i++)
+        bad += b.data[i] != (uint8_t)(i % 4096);
+    EXPECT_EQ(bad, 0);
+    tr_buf_free(&b);
+    EXPECT_TRUE(b.data == NULL && b.mapped == 0);
+}
+
 static void test_err_table(void)
 {
     EXPECT_STR_EQ(tr_err_name(TR_ERR_TRUNCATED), "TRUNCATED");
@@ -85,6 +133,8 @@ int main(void)
     RUN_TEST(test_reader_bounds);
     RUN_TEST(test_buf_cap);
     RUN_TEST(test_secret_buf);
+    RUN_TEST(test_wipe_resident);
+    RUN_TEST(test_big_buf);
     RUN_TEST(test_err_table);
     return TEST_SUMMARY();
 }
