@@ -78,6 +78,7 @@ static size_t off[6], hdr[5];
 
 static int load_bin(void)
 {
+    tr_buf_free(&bin); /* a zeroed or used buffer: called by several tests */
     tr_buf_init(&bin, 1 << 16);
     if (!tr_ok(pgp_dearmor(REF_KEY, sizeof(REF_KEY) - 1, &bin)))
         return 0;
