@@ -32,8 +32,14 @@ struct tr_reader {
 };
 
 void tr_reader_init(struct tr_reader *r, const void *p, size_t n);
-static inline size_t tr_reader_remaining(const struct tr_reader *r) { return r->len - r->pos; }
-static inline const uint8_t *tr_reader_cursor(const struct tr_reader *r) { return r->ptr + r->pos; }
+static inline size_t tr_reader_remaining(const struct tr_reader *r)
+{
+    return r->len - r->pos;
+}
+static inline const uint8_t *tr_reader_cursor(const struct tr_reader *r)
+{
+    return r->ptr + r->pos;
+}
 TR_RESULT tr_read_u8(struct tr_reader *r, uint8_t *out);
 TR_RESULT tr_read_be16(struct tr_reader *r, uint16_t *out);
 TR_RESULT tr_read_be32(struct tr_reader *r, uint32_t *out);
@@ -51,9 +57,9 @@ struct tr_buf {
     uint8_t *data;
     size_t len;
     size_t cap;
-    size_t max;  /* hard cap: growing past it fails with TR_ERR_TOO_BIG */
-    int secret;  /* locked, non-dumpable memory, wiped on free and on growth */
-    int mapped;  /* internal: large buffer held in its own huge-page mapping */
+    size_t max; /* hard cap: growing past it fails with TR_ERR_TOO_BIG */
+    int secret; /* locked, non-dumpable memory, wiped on free and on growth */
+    int mapped; /* internal: large buffer held in its own huge-page mapping */
 };
 
 /* max == 0 means TR_BUF_DEFAULT_MAX. */

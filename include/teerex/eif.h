@@ -58,8 +58,8 @@ enum eif_section_type {
 struct eif_section {
     uint16_t type;
     uint16_t flags;
-    uint64_t offset;       /* of the 12-byte section header */
-    struct tr_slice data;  /* borrowed from the parsed bytes */
+    uint64_t offset;      /* of the 12-byte section header */
+    struct tr_slice data; /* borrowed from the parsed bytes */
 };
 
 struct eif_image {
@@ -239,7 +239,7 @@ TR_RESULT eif_ramdisk_bootstrap(const char *init_path, const char *nsm_path, int
  * sys, tmp, var (0755) plus rootfs_files (every path must be under rootfs/;
  * the tree is completed and written by this call), and
  * the files cmd and env (0644) holding argv and K=V lines, one per line. */
-TR_RESULT eif_ramdisk_customer(struct eif_tree *rootfs_files, const char *const *argv,
-                               size_t argc, const char *const *env, size_t envc, int fd);
+TR_RESULT eif_ramdisk_customer(struct eif_tree *rootfs_files, const char *const *argv, size_t argc,
+                               const char *const *env, size_t envc, int fd);
 
 #endif

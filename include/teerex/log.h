@@ -15,7 +15,7 @@ enum tr_log_level { TR_LOG_DEBUG = 0, TR_LOG_INFO, TR_LOG_WARN, TR_LOG_ERROR, TR
 
 void tr_log_set_component(const char *name); /* static string, e.g. "teerexd" */
 void tr_log_set_level(enum tr_log_level level);
-void tr_log_set_fd(int fd);                  /* default 2 (stderr) */
+void tr_log_set_fd(int fd); /* default 2 (stderr) */
 /* Parses "debug", "info", "warn", "error", "off"; returns -1 when unknown. */
 int tr_log_level_parse(const char *s);
 void tr_log(enum tr_log_level level, const char *event, const char *fmt, ...);

@@ -49,13 +49,17 @@ TR_RESULT pgp_decrypt(const struct pgp_key *key, const uint8_t *msg, size_t msg_
 TR_RESULT pgp_dearmor(const char *text, size_t len, struct tr_buf *out);
 
 /* A recipient's public key parsed from armor (client side). The subkey
- * binding and the user ID self-certification are verified. */
+ * binding and the user ID self-certification are verified. Accepted: v4
+ * EdDSALegacy (22) or Ed25519 (27) primary with an ECDH Curve25519 (18) or
+ * X25519 (25) subkey, i.e. openpgp.js generateKey type "ecc" and
+ * "curve25519" (the TypeScript reference server's key) and GnuPG 2.2. */
 struct pgp_pubkey;
 TR_RESULT pgp_pubkey_parse_armored(const char *text, size_t len, struct pgp_pubkey **out);
 void pgp_pubkey_free(struct pgp_pubkey *pk);
 /* 20-byte v4 fingerprint of the recipient's primary key. */
 void pgp_pubkey_fingerprint(const struct pgp_pubkey *pk, uint8_t out[20]);
-/* PKESK v6 + SEIPD v2 AES-256-OCB (binary message appended to out). */
+/* PKESK v6 (ECDH or X25519, as the subkey) + SEIPD v2 AES-256-OCB (binary
+ * message appended to out). */
 TR_RESULT pgp_encrypt(const struct pgp_pubkey *pk, const uint8_t *plaintext, size_t len,
                       struct tr_buf *out);
 

@@ -47,13 +47,19 @@ typedef struct {
 #define TR_RESULT tr_result __attribute__((warn_unused_result))
 #define TR_SUCCESS ((tr_result){0})
 
-static inline bool tr_ok(tr_result r) { return r.err == TR_OK; }
+static inline bool tr_ok(tr_result r)
+{
+    return r.err == TR_OK;
+}
 
 /* Records the failure (file, line, OpenSSL error queue) and returns it. */
 tr_result tr_fail_at(int32_t err, const char *file, int line);
 
 /* Explicitly ignore a result (e.g. best-effort cleanup). */
-static inline void tr_ignore(tr_result r) { (void)r; }
+static inline void tr_ignore(tr_result r)
+{
+    (void)r;
+}
 
 struct tr_error_info {
     int32_t err;
@@ -64,8 +70,8 @@ struct tr_error_info {
 /* The last failure recorded on this thread. */
 const struct tr_error_info *tr_last_error(void);
 
-const char *tr_err_name(int32_t err);        /* "PGP_BAD_MDC" */
-const char *tr_err_desc(int32_t err);        /* human sentence */
+const char *tr_err_name(int32_t err); /* "PGP_BAD_MDC" */
+const char *tr_err_desc(int32_t err); /* human sentence */
 enum tr_category tr_err_category(int32_t err);
 const char *tr_category_name(enum tr_category cat);
 

@@ -16,7 +16,7 @@
 
 /* Idempotent. heap_size: OpenSSL secure heap bytes (power of two, 0 = 64 KiB). */
 TR_RESULT tr_secmem_init(size_t heap_size);
-void *tr_secmem_alloc(size_t n);       /* NULL on failure */
+void *tr_secmem_alloc(size_t n);        /* NULL on failure */
 void tr_secmem_free(void *p, size_t n); /* n must be the size passed to alloc */
 void tr_secmem_wipe(void *p, size_t n);
 /* Wipes every resident page of a tr_secmem_alloc region (never-touched pages
@@ -24,9 +24,9 @@ void tr_secmem_wipe(void *p, size_t n);
 void tr_secmem_wipe_resident(void *p, size_t n);
 
 struct tr_secmem_stats {
-    size_t live_bytes;      /* currently allocated */
-    size_t lock_failures;   /* mlock() refused (RLIMIT_MEMLOCK): memory still non-dumpable */
-    int ossl_secure_heap;   /* 1 when OpenSSL's secure heap is active */
+    size_t live_bytes;    /* currently allocated */
+    size_t lock_failures; /* mlock() refused (RLIMIT_MEMLOCK): memory still non-dumpable */
+    int ossl_secure_heap; /* 1 when OpenSSL's secure heap is active */
 };
 void tr_secmem_stats(struct tr_secmem_stats *out);
 

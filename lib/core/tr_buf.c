@@ -45,8 +45,14 @@ static uint8_t *map_grow(struct tr_buf *b, size_t cap)
     return p;
 }
 
-void tr_buf_init(struct tr_buf *b, size_t max) { init(b, max, 0); }
-void tr_buf_init_secret(struct tr_buf *b, size_t max) { init(b, max, 1); }
+void tr_buf_init(struct tr_buf *b, size_t max)
+{
+    init(b, max, 0);
+}
+void tr_buf_init_secret(struct tr_buf *b, size_t max)
+{
+    init(b, max, 1);
+}
 
 tr_result tr_buf_reserve(struct tr_buf *b, size_t extra)
 {
@@ -100,7 +106,10 @@ tr_result tr_buf_append(struct tr_buf *b, const void *p, size_t n)
     return TR_SUCCESS;
 }
 
-tr_result tr_buf_append_u8(struct tr_buf *b, uint8_t v) { return tr_buf_append(b, &v, 1); }
+tr_result tr_buf_append_u8(struct tr_buf *b, uint8_t v)
+{
+    return tr_buf_append(b, &v, 1);
+}
 
 tr_result tr_buf_append_be16(struct tr_buf *b, uint16_t v)
 {
@@ -114,7 +123,10 @@ tr_result tr_buf_append_be32(struct tr_buf *b, uint32_t v)
     return tr_buf_append(b, x, 4);
 }
 
-tr_result tr_buf_append_str(struct tr_buf *b, const char *s) { return tr_buf_append(b, s, strlen(s)); }
+tr_result tr_buf_append_str(struct tr_buf *b, const char *s)
+{
+    return tr_buf_append(b, s, strlen(s));
+}
 
 void tr_buf_clear(struct tr_buf *b)
 {

@@ -53,7 +53,10 @@ tr_result tr_fail_at(int32_t err, const char *file, int line)
     return r;
 }
 
-const struct tr_error_info *tr_last_error(void) { return &last_error; }
+const struct tr_error_info *tr_last_error(void)
+{
+    return &last_error;
+}
 
 const char *tr_err_name(int32_t err)
 {

@@ -13,9 +13,18 @@ static const char *component = "teerex";
 static enum tr_log_level min_level = TR_LOG_INFO;
 static int log_fd = 2;
 
-void tr_log_set_component(const char *name) { component = name; }
-void tr_log_set_level(enum tr_log_level level) { min_level = level; }
-void tr_log_set_fd(int fd) { log_fd = fd; }
+void tr_log_set_component(const char *name)
+{
+    component = name;
+}
+void tr_log_set_level(enum tr_log_level level)
+{
+    min_level = level;
+}
+void tr_log_set_fd(int fd)
+{
+    log_fd = fd;
+}
 
 static const char *LEVELS[] = {"debug", "info", "warn", "error", "off"};
 
@@ -92,6 +101,7 @@ void tr_log_result(enum tr_log_level level, const char *event, tr_result r)
         tr_log(level, event, "{s:s,s:s,s:s,s:i,s:s}", "error", tr_err_name(r.err), "detail",
                tr_err_desc(r.err), "file", e->file, "line", e->line, "openssl", e->ossl);
     } else {
-        tr_log(level, event, "{s:s,s:s}", "error", tr_err_name(r.err), "detail", tr_err_desc(r.err));
+        tr_log(level, event, "{s:s,s:s}", "error", tr_err_name(r.err), "detail",
+               tr_err_desc(r.err));
     }
 }

@@ -23,7 +23,10 @@ tr_result tr_read_bytes(struct tr_reader *r, size_t n, uint8_t *out)
     return TR_SUCCESS;
 }
 
-tr_result tr_read_u8(struct tr_reader *r, uint8_t *out) { return tr_read_bytes(r, 1, out); }
+tr_result tr_read_u8(struct tr_reader *r, uint8_t *out)
+{
+    return tr_read_bytes(r, 1, out);
+}
 
 tr_result tr_read_be16(struct tr_reader *r, uint16_t *out)
 {
@@ -75,7 +78,10 @@ tr_result tr_read_sub(struct tr_reader *r, size_t n, struct tr_reader *out)
     return TR_SUCCESS;
 }
 
-tr_result tr_read_skip(struct tr_reader *r, size_t n) { return tr_read_bytes(r, n, NULL); }
+tr_result tr_read_skip(struct tr_reader *r, size_t n)
+{
+    return tr_read_bytes(r, n, NULL);
+}
 
 tr_result tr_reader_expect_end(const struct tr_reader *r)
 {

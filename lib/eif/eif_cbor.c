@@ -43,8 +43,7 @@ static TR_RESULT item(struct tr_reader *r, int depth)
     size_t left = tr_reader_remaining(r);
     switch (major) {
     case 0: /* unsigned, negative integer: the argument is the value */
-    case 1:
-        return TR_SUCCESS;
+    case 1: return TR_SUCCESS;
     case 2: /* byte and text strings */
     case 3:
         TR_ENSURE(arg <= left, TR_ERR_EIF_BAD_SIGNATURE_SECTION);
@@ -59,10 +58,8 @@ static TR_RESULT item(struct tr_reader *r, int depth)
         for (uint64_t i = 0; i < 2 * arg; i++)
             TR_GUARD(item(r, depth + 1));
         return TR_SUCCESS;
-    case 6: /* tag: one tagged item */
-        return item(r, depth + 1);
-    default: /* 7: simple values and floats; the head carried the payload */
-        return TR_SUCCESS;
+    case 6: /* tag: one tagged item */ return item(r, depth + 1);
+    default: /* 7: simple values and floats; the head carried the payload */ return TR_SUCCESS;
     }
 }
 

@@ -54,9 +54,9 @@ static TR_RESULT header(struct eif_cpio *c, const char *name, uint32_t mode, uin
     char h[NEWC_HEADER_LEN + 1];
     size_t name_len = strlen(name) + 1;
     TR_ENSURE(size <= UINT32_MAX, TR_ERR_EIF_TOO_BIG);
-    int n = snprintf(h, sizeof(h),
-                     "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x", c->ino, mode,
-                     0u, 0u, nlink, mtime, (uint32_t)size, 3u, 1u, 0u, 0u, (uint32_t)name_len, 0u);
+    int n = snprintf(h, sizeof(h), "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x",
+                     c->ino, mode, 0u, 0u, nlink, mtime, (uint32_t)size, 3u, 1u, 0u, 0u,
+                     (uint32_t)name_len, 0u);
     TR_ENSURE(n == NEWC_HEADER_LEN, TR_ERR_EIF_TOO_BIG);
     TR_GUARD(put(c, h, NEWC_HEADER_LEN));
     TR_GUARD(put(c, name, name_len));

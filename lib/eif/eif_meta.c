@@ -20,16 +20,12 @@ TR_RESULT eif_meta_json(const struct eif_meta_info *m, struct tr_buf *out)
     TR_ENSURE(m->build_time >= 0 && gmtime_r(&t, &tm) != NULL, TR_ERR_BAD_NUMBER);
     /* RFC 3339 as chrono's to_rfc3339() prints UTC. */
     TR_ENSURE(strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S+00:00", &tm) > 0, TR_ERR_BAD_NUMBER);
-    json_t *j = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:n, s:n}",
-                          "ImageName", m->image_name ? m->image_name : "teerex",
-                          "ImageVersion", m->image_version ? m->image_version : "unknown",
-                          "BuildMetadata",
-                          "BuildTime", when,
-                          "BuildTool", "teerex-eif",
-                          "BuildToolVersion", TEEREX_EIF_TOOL_VERSION,
-                          "OperatingSystem", "Linux",
-                          "KernelVersion", m->kernel_version ? m->kernel_version : "unknown",
-                          "DockerInfo",
+    json_t *j = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:n, s:n}", "ImageName",
+                          m->image_name ? m->image_name : "teerex", "ImageVersion",
+                          m->image_version ? m->image_version : "unknown", "BuildMetadata",
+                          "BuildTime", when, "BuildTool", "teerex-eif", "BuildToolVersion",
+                          TEEREX_EIF_TOOL_VERSION, "OperatingSystem", "Linux", "KernelVersion",
+                          m->kernel_version ? m->kernel_version : "unknown", "DockerInfo",
                           "CustomMetadata");
     TR_CHECK(j, TR_ERR_JSON);
     text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -17,18 +17,12 @@ static const uint8_t EIF_MAGIC[4] = {'.', 'e', 'i', 'f'};
 const char *eif_section_type_name(uint16_t type)
 {
     switch (type) {
-    case EIF_SECTION_KERNEL:
-        return "kernel";
-    case EIF_SECTION_CMDLINE:
-        return "cmdline";
-    case EIF_SECTION_RAMDISK:
-        return "ramdisk";
-    case EIF_SECTION_SIGNATURE:
-        return "signature";
-    case EIF_SECTION_METADATA:
-        return "metadata";
-    default:
-        return "invalid";
+    case EIF_SECTION_KERNEL: return "kernel";
+    case EIF_SECTION_CMDLINE: return "cmdline";
+    case EIF_SECTION_RAMDISK: return "ramdisk";
+    case EIF_SECTION_SIGNATURE: return "signature";
+    case EIF_SECTION_METADATA: return "metadata";
+    default: return "invalid";
     }
 }
 

@@ -32,8 +32,7 @@ TR_RESULT eif_measure_init(struct eif_measure *m)
     m->image = EVP_MD_CTX_new();
     m->boot = EVP_MD_CTX_new();
     m->app = EVP_MD_CTX_new();
-    if (!m->image || !m->boot || !m->app ||
-        EVP_DigestInit_ex(m->image, EVP_sha384(), NULL) != 1 ||
+    if (!m->image || !m->boot || !m->app || EVP_DigestInit_ex(m->image, EVP_sha384(), NULL) != 1 ||
         EVP_DigestInit_ex(m->boot, EVP_sha384(), NULL) != 1 ||
         EVP_DigestInit_ex(m->app, EVP_sha384(), NULL) != 1) {
         eif_measure_free(m);
@@ -71,8 +70,7 @@ TR_RESULT eif_measure_update(struct eif_measure *m, const void *p, size_t n)
         TR_GUARD_OSSL(EVP_DigestUpdate(m->image, p, n), TR_ERR_OSSL);
         TR_GUARD_OSSL(EVP_DigestUpdate(m->n_ramdisks == 1 ? m->boot : m->app, p, n), TR_ERR_OSSL);
         break;
-    default:
-        break; /* metadata and signature are not measured */
+    default: break; /* metadata and signature are not measured */
     }
     return TR_SUCCESS;
 }

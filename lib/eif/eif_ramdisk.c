@@ -38,10 +38,10 @@ static TR_RESULT lines(const char *const *v, size_t n, struct tr_buf *out)
     return TR_SUCCESS;
 }
 
-TR_RESULT eif_ramdisk_customer(struct eif_tree *rootfs_files, const char *const *argv,
-                               size_t argc, const char *const *env, size_t envc, int fd)
+TR_RESULT eif_ramdisk_customer(struct eif_tree *rootfs_files, const char *const *argv, size_t argc,
+                               const char *const *env, size_t envc, int fd)
 {
-    static const char *const dirs[] = {"rootfs", "rootfs/dev", "rootfs/proc", "rootfs/run",
+    static const char *const dirs[] = {"rootfs",     "rootfs/dev", "rootfs/proc", "rootfs/run",
                                        "rootfs/sys", "rootfs/tmp", "rootfs/var"};
     tr_result res = TR_SUCCESS;
     struct tr_buf cmd, envb;

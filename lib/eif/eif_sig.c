@@ -107,17 +107,10 @@ static TR_RESULT key_alg(EVP_PKEY *key, int *alg, const EVP_MD **md, size_t *coo
 {
     TR_ENSURE(EVP_PKEY_get_base_id(key) == EVP_PKEY_EC, TR_ERR_EIF_BAD_KEY);
     switch (EVP_PKEY_get_bits(key)) {
-    case 256:
-        *alg = COSE_ALG_ES256, *md = EVP_sha256(), *coord = 32;
-        return TR_SUCCESS;
-    case 384:
-        *alg = COSE_ALG_ES384, *md = EVP_sha384(), *coord = 48;
-        return TR_SUCCESS;
-    case 521:
-        *alg = COSE_ALG_ES512, *md = EVP_sha512(), *coord = 66;
-        return TR_SUCCESS;
-    default:
-        TR_BAIL(TR_ERR_EIF_BAD_KEY);
+    case 256: *alg = COSE_ALG_ES256, *md = EVP_sha256(), *coord = 32; return TR_SUCCESS;
+    case 384: *alg = COSE_ALG_ES384, *md = EVP_sha384(), *coord = 48; return TR_SUCCESS;
+    case 521: *alg = COSE_ALG_ES512, *md = EVP_sha512(), *coord = 66; return TR_SUCCESS;
+    default: TR_BAIL(TR_ERR_EIF_BAD_KEY);
     }
 }
 

@@ -14,7 +14,10 @@
 #define EIF_MAX_ENTRIES 100000
 #define EIF_MAX_DEPTH 64
 
-void eif_tree_init(struct eif_tree *t) { memset(t, 0, sizeof(*t)); }
+void eif_tree_init(struct eif_tree *t)
+{
+    memset(t, 0, sizeof(*t));
+}
 
 void eif_tree_free(struct eif_tree *t)
 {

@@ -31,7 +31,10 @@ void eif_build_init(struct eif_build *b)
         b->ramdisks[i].fd = -1;
 }
 
-static int is_space(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+static int is_space(uint8_t c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
 
 struct tr_slice eif_cmdline_trim(const uint8_t *p, size_t n)
 {
@@ -58,8 +61,8 @@ TR_RESULT eif_blob_fd(int fd, struct eif_blob *out)
 
 struct writer {
     int fd;
-    uint64_t pos;     /* bytes written after the header */
-    uint32_t crc;     /* CRC of those bytes */
+    uint64_t pos; /* bytes written after the header */
+    uint32_t crc; /* CRC of those bytes */
     struct eif_measure m;
     uint8_t *chunk;
 };
@@ -164,8 +167,8 @@ TR_RESULT eif_write(const struct eif_build *b, int out_fd, struct eif_pcrs *out_
     TR_TRY(eif_measure_final(&w.m, out_pcrs));
     if (b->sign_key) {
         /* PCR0 is known only now, and the signature section is last. */
-        TR_TRY(eif_sig_build(b->sign_key, b->sign_cert_pem, b->sign_cert_len, out_pcrs->pcr0,
-                             &sig));
+        TR_TRY(
+            eif_sig_build(b->sign_key, b->sign_cert_pem, b->sign_cert_len, out_pcrs->pcr0, &sig));
         struct eif_blob sb = eif_blob_mem(sig.data, sig.len);
         TR_TRY(emit_section(&w, EIF_SECTION_SIGNATURE, &sb, &offs[ns], &sizes[ns]));
         ns++;

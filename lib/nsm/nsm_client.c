@@ -87,7 +87,8 @@ TR_RESULT nsm_describe_pcr(struct nsm_client *c, uint16_t index, bool *locked, u
 {
     struct tr_buf resp;
     tr_buf_init(&resp, TR_NSM_MAX_RESPONSE);
-    tr_result res = roundtrip(c, cose_cbor_variant("DescribePCR", index_fields("index", index)), &resp);
+    tr_result res =
+        roundtrip(c, cose_cbor_variant("DescribePCR", index_fields("index", index)), &resp);
     if (tr_ok(res))
         res = nsm_msg_read_describe_pcr(resp.data, resp.len, locked, data, cap, len);
     tr_buf_free(&resp);
@@ -101,7 +102,8 @@ TR_RESULT nsm_extend_pcr(struct nsm_client *c, uint16_t index, const uint8_t *da
     TR_ENSURE(len < NSM_REQUEST_MAX, TR_ERR_NSM_REQUEST_TOO_BIG);
     cbor_item_t *f = cbor_new_definite_map(2);
     TR_ENSURE(f != NULL, TR_ERR_NOMEM);
-    if (!cose_cbor_put(f, "index", cbor_build_uint16(index)) || !cose_cbor_put(f, "data", bytes_or_null(data, len))) {
+    if (!cose_cbor_put(f, "index", cbor_build_uint16(index)) ||
+        !cose_cbor_put(f, "data", bytes_or_null(data, len))) {
         cbor_decref(&f);
         TR_BAIL(TR_ERR_NOMEM);
     }

@@ -199,7 +199,8 @@ static tr_result make_document(struct nsm_emu *e, const cbor_item_t *f, cbor_ite
                 *cab = cbor_new_definite_array(EMU_CHAIN_LEN);
     TR_CHECK(map && pcrs && cab, TR_ERR_NOMEM);
     for (unsigned i = 0; i < DOC_PCRS; i++) {
-        cbor_item_t *k = cbor_build_uint8((uint8_t)i), *v = cose_cbor_new_bytes(e->pcr[i], NSM_PCR_LEN);
+        cbor_item_t *k = cbor_build_uint8((uint8_t)i),
+                    *v = cose_cbor_new_bytes(e->pcr[i], NSM_PCR_LEN);
         bool ok = k && v && cbor_map_add(pcrs, (struct cbor_pair){.key = k, .value = v});
         if (k)
             cbor_decref(&k);
@@ -214,20 +215,23 @@ static tr_result make_document(struct nsm_emu *e, const cbor_item_t *f, cbor_ite
             cbor_decref(&c);
         TR_CHECK(ok, TR_ERR_NOMEM);
     }
-    bool ok =
-        cose_cbor_put(map, "module_id", cbor_build_string(e->module_id)) &&
-        cose_cbor_put(map, "digest", cbor_build_string("SHA384")) &&
-        cose_cbor_put(map, "timestamp", cbor_build_uint64(now_ms())) && cose_cbor_put(map, "pcrs", cbor_incref(pcrs)) &&
-        cose_cbor_put(map, "certificate", cose_cbor_new_bytes(e->pki.leaf_der.data, e->pki.leaf_der.len)) &&
-        cose_cbor_put(map, "cabundle", cbor_incref(cab)) && cose_cbor_put(map, "public_key", nullable(has_pk, pk)) &&
-        cose_cbor_put(map, "user_data", nullable(has_ud, ud)) &&
-        cose_cbor_put(map, "nonce", nullable(has_nonce, nonce));
+    bool ok = cose_cbor_put(map, "module_id", cbor_build_string(e->module_id)) &&
+              cose_cbor_put(map, "digest", cbor_build_string("SHA384")) &&
+              cose_cbor_put(map, "timestamp", cbor_build_uint64(now_ms())) &&
+              cose_cbor_put(map, "pcrs", cbor_incref(pcrs)) &&
+              cose_cbor_put(map, "certificate",
+                            cose_cbor_new_bytes(e->pki.leaf_der.data, e->pki.leaf_der.len)) &&
+              cose_cbor_put(map, "cabundle", cbor_incref(cab)) &&
+              cose_cbor_put(map, "public_key", nullable(has_pk, pk)) &&
+              cose_cbor_put(map, "user_data", nullable(has_ud, ud)) &&
+              cose_cbor_put(map, "nonce", nullable(has_nonce, nonce));
     TR_CHECK(ok, TR_ERR_NOMEM);
     TR_TRY(cose_cbor_serialize(map, &payload));
     TR_TRY(cose_sign1_sign(payload.data, payload.len, e->pki.leaf_key, &doc));
     cbor_item_t *fields = cbor_new_definite_map(1);
     TR_CHECK(fields != NULL, TR_ERR_NOMEM);
-    TR_CHECK(cose_cbor_put(fields, "document", cose_cbor_new_bytes(doc.data, doc.len)), TR_ERR_NOMEM);
+    TR_CHECK(cose_cbor_put(fields, "document", cose_cbor_new_bytes(doc.data, doc.len)),
+             TR_ERR_NOMEM);
     *resp = cose_cbor_variant("Attestation", fields);
     TR_CHECK(*resp != NULL, TR_ERR_NOMEM);
 out:

@@ -20,11 +20,13 @@
 
 static void help(FILE *f)
 {
-    fprintf(f,
+    fprintf(
+        f,
         "usage: teerex-eif build --kernel FILE --cmdline FILE --init FILE --nsm FILE\n"
         "         (--root DIR | --file SRC:DST:MODE)... --cmd ARGV [--env K=V]...\n"
         "         --out FILE.eif [--pcrs-json FILE] [--sign-key KEY.pem --sign-cert CERT.pem]\n"
-        "         [--name NAME] [--image-version V] [--kernel-version V] [--arch x86_64|aarch64]\n\n"
+        "         [--name NAME] [--image-version V] [--kernel-version V] [--arch "
+        "x86_64|aarch64]\n\n"
         "Writes an AWS Nitro Enclave image as nitro-cli build-enclave lays it out: kernel,\n"
         "cmdline, metadata, the bootstrap ramdisk (dev/, init, nsm.ko; PCR1) and the\n"
         "customer ramdisk (rootfs/..., cmd, env; PCR2), then the signature (PCR8) when\n"
@@ -69,18 +71,43 @@ static void opts_free(struct opts *o)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-    enum { O_KERNEL = 256, O_CMDLINE, O_INIT, O_NSM, O_ROOT, O_FILE, O_CMD, O_ENV, O_OUT,
-           O_PCRS, O_KEY, O_CERT, O_NAME, O_IVER, O_KVER, O_ARCH, O_HELP };
-    static const struct option LONG[] = {
-        {"kernel", required_argument, 0, O_KERNEL},   {"cmdline", required_argument, 0, O_CMDLINE},
-        {"init", required_argument, 0, O_INIT},       {"nsm", required_argument, 0, O_NSM},
-        {"root", required_argument, 0, O_ROOT},       {"file", required_argument, 0, O_FILE},
-        {"cmd", required_argument, 0, O_CMD},         {"env", required_argument, 0, O_ENV},
-        {"out", required_argument, 0, O_OUT},         {"pcrs-json", required_argument, 0, O_PCRS},
-        {"sign-key", required_argument, 0, O_KEY},    {"sign-cert", required_argument, 0, O_CERT},
-        {"name", required_argument, 0, O_NAME},       {"image-version", required_argument, 0, O_IVER},
-        {"kernel-version", required_argument, 0, O_KVER}, {"arch", required_argument, 0, O_ARCH},
-        {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0}};
+    enum {
+        O_KERNEL = 256,
+        O_CMDLINE,
+        O_INIT,
+        O_NSM,
+        O_ROOT,
+        O_FILE,
+        O_CMD,
+        O_ENV,
+        O_OUT,
+        O_PCRS,
+        O_KEY,
+        O_CERT,
+        O_NAME,
+        O_IVER,
+        O_KVER,
+        O_ARCH,
+        O_HELP
+    };
+    static const struct option LONG[] = {{"kernel", required_argument, 0, O_KERNEL},
+                                         {"cmdline", required_argument, 0, O_CMDLINE},
+                                         {"init", required_argument, 0, O_INIT},
+                                         {"nsm", required_argument, 0, O_NSM},
+                                         {"root", required_argument, 0, O_ROOT},
+                                         {"file", required_argument, 0, O_FILE},
+                                         {"cmd", required_argument, 0, O_CMD},
+                                         {"env", required_argument, 0, O_ENV},
+                                         {"out", required_argument, 0, O_OUT},
+                                         {"pcrs-json", required_argument, 0, O_PCRS},
+                                         {"sign-key", required_argument, 0, O_KEY},
+                                         {"sign-cert", required_argument, 0, O_CERT},
+                                         {"name", required_argument, 0, O_NAME},
+                                         {"image-version", required_argument, 0, O_IVER},
+                                         {"kernel-version", required_argument, 0, O_KVER},
+                                         {"arch", required_argument, 0, O_ARCH},
+                                         {"help", no_argument, 0, O_HELP},
+                                         {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", LONG, NULL)) != -1) {
@@ -349,8 +376,7 @@ int cmd_build(int argc, char **argv)
         TR_TRY(write_json_file(o.pcrs_json, m));
     }
     top = json_pack("{s:O}", "Measurements", m);
-    TR_CHECK(top && json_dumpf(top, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0,
-             TR_ERR_IO);
+    TR_CHECK(top && json_dumpf(top, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0, TR_ERR_IO);
     fputc('\n', stdout);
     rc = EIF_EXIT_OK;
 out:

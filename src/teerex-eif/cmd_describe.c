@@ -18,14 +18,13 @@
 
 static void help(FILE *f)
 {
-    fprintf(f,
-        "usage: teerex-eif describe FILE.eif [--json]\n\n"
-        "Checks the header, the section table (contiguous sections, no overlap, no\n"
-        "trailing bytes), the section order and the CRC-32; prints the sections,\n"
-        "PCR0/1/2 and, for a signed image, PCR8 and whether the signature over PCR0\n"
-        "verifies with the embedded certificate. --json prints one JSON object with\n"
-        "\"Measurements\" as nitro-cli writes them.\n\n"
-        "exit codes: 0 ok, 1 cannot read, 2 usage, 3 invalid EIF, 4 bad signature\n");
+    fprintf(f, "usage: teerex-eif describe FILE.eif [--json]\n\n"
+               "Checks the header, the section table (contiguous sections, no overlap, no\n"
+               "trailing bytes), the section order and the CRC-32; prints the sections,\n"
+               "PCR0/1/2 and, for a signed image, PCR8 and whether the signature over PCR0\n"
+               "verifies with the embedded certificate. --json prints one JSON object with\n"
+               "\"Measurements\" as nitro-cli writes them.\n\n"
+               "exit codes: 0 ok, 1 cannot read, 2 usage, 3 invalid EIF, 4 bad signature\n");
 }
 
 static const char *arch_name(uint16_t flags)
@@ -46,11 +45,10 @@ static json_t *to_json(const struct eif_image *img, json_t *meas, int sig_state)
     }
     char crc[16];
     snprintf(crc, sizeof(crc), "0x%08x", img->crc);
-    json_t *j = json_pack("{s:i, s:s, s:I, s:I, s:s, s:o, s:O}", "EifVersion", img->version,
-                          "Arch", arch_name(img->flags), "DefaultMemory",
-                          (json_int_t)img->default_mem, "DefaultCpus",
-                          (json_int_t)img->default_cpus, "Crc32", crc, "Sections", secs,
-                          "Measurements", meas);
+    json_t *j = json_pack("{s:i, s:s, s:I, s:I, s:s, s:o, s:O}", "EifVersion", img->version, "Arch",
+                          arch_name(img->flags), "DefaultMemory", (json_int_t)img->default_mem,
+                          "DefaultCpus", (json_int_t)img->default_cpus, "Crc32", crc, "Sections",
+                          secs, "Measurements", meas);
     /* nitro-cli describe-eif's flags: the CRC was checked by eif_parse. */
     if (j) {
         json_object_set_new(j, "IsSigned", json_boolean(sig_state >= 0));
@@ -72,10 +70,9 @@ static json_t *to_json(const struct eif_image *img, json_t *meas, int sig_state)
 static void print_text(const struct eif_image *img, const struct eif_pcrs *p, int sig_state)
 {
     char hex[2 * EIF_PCR_LEN + 1];
-    printf("EIF version %u, %s, default memory %llu MiB, %llu CPUs, CRC-32 0x%08x\n",
-           img->version, arch_name(img->flags),
-           (unsigned long long)(img->default_mem >> 20), (unsigned long long)img->default_cpus,
-           img->crc);
+    printf("EIF version %u, %s, default memory %llu MiB, %llu CPUs, CRC-32 0x%08x\n", img->version,
+           arch_name(img->flags), (unsigned long long)(img->default_mem >> 20),
+           (unsigned long long)img->default_cpus, img->crc);
     printf("  #  type       offset        size\n");
     for (int i = 0; i < img->num_sections; i++)
         printf("  %-2d %-10s %-13llu %llu\n", i, eif_section_type_name(img->sections[i].type),

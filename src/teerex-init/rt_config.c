@@ -73,7 +73,10 @@ static TR_RESULT set_ms(uint64_t *dst, const char *v)
     return TR_SUCCESS;
 }
 
-static bool is_space(char ch) { return ch == ' ' || ch == '\t'; }
+static bool is_space(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
 
 /* Splits `NAME PROGRAM ARGS...` on blanks (no quoting: arguments with blanks
  * belong in a wrapper-free design, and the AWS init has no shell either). */

@@ -46,19 +46,19 @@ struct rt_child_spec {
 };
 
 struct rt_config {
-    char *workdir;                 /* owned; NULL: stay where we are */
+    char *workdir; /* owned; NULL: stay where we are */
     enum rt_console_kind console;
-    char *console_path;            /* owned; for RT_CONSOLE_PATH */
+    char *console_path; /* owned; for RT_CONSOLE_PATH */
     size_t console_buffer;
     bool loopback;
-    char *env[RT_MAX_ENV + 1];     /* owned, NULL-terminated */
+    char *env[RT_MAX_ENV + 1]; /* owned, NULL-terminated */
     size_t n_env;
     struct rt_child_spec children[RT_MAX_CHILDREN];
     size_t n_children;
     uint64_t restart_min_ms, restart_max_ms, stable_after_ms, stop_timeout_ms;
     bool exit_on_signal;
-    char *stats_file;              /* owned; NULL: none */
-    int log_level;                 /* enum tr_log_level */
+    char *stats_file; /* owned; NULL: none */
+    int log_level;    /* enum tr_log_level */
 };
 
 /* Defaults: console /dev/console, 64 KiB buffer, loopback on, 100ms..30s. */

@@ -17,12 +17,12 @@
 #include "teerex/result.h"
 
 struct rt_console {
-    int fd;          /* non-blocking; -1 when silenced */
+    int fd; /* non-blocking; -1 when silenced */
     uint8_t *ring;
     size_t cap, head, len;
     uint64_t lines_in, lines_written, lines_dropped, bytes_dropped, lines_silenced;
     uint64_t dropped_unreported;
-    bool broken;     /* the console returned a hard error: everything is dropped */
+    bool broken; /* the console returned a hard error: everything is dropped */
 };
 
 /* fd < 0 silences the console (lines are counted as silenced). The fd is

@@ -54,8 +54,8 @@ static TR_RESULT transact(int fd, struct nl_req *req, int *kernel_errno)
         ssize_t n = recv(fd, buf.raw, sizeof(buf.raw), 0);
         if (n < 0 && errno == EINTR)
             continue;
-        TR_ENSURE(n > 0, n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? TR_ERR_TIMEOUT
-                                                                               : TR_ERR_SYS);
+        TR_ENSURE(n > 0,
+                  n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? TR_ERR_TIMEOUT : TR_ERR_SYS);
         size_t left = (size_t)n;
         for (struct nlmsghdr *h = &buf.nh; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
             if (h->nlmsg_seq != req->nh.nlmsg_seq)

@@ -139,8 +139,8 @@ static void start_child(struct sup *s, struct child *c)
     sigaddset(&deflt, SIGCHLD);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &deflt);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETSID);
+    posix_spawnattr_setflags(&at,
+                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
     err = posix_spawn(&pid, c->spec->argv[0], &fa, &at, c->spec->argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
@@ -199,14 +199,14 @@ static void child_exited(struct sup *s, struct child *c, int status)
     if (ran >= s->cfg->stable_after_ms || c->backoff_ms == 0)
         c->backoff_ms = s->cfg->restart_min_ms;
     else
-        c->backoff_ms = c->backoff_ms * 2 > s->cfg->restart_max_ms ? s->cfg->restart_max_ms
-                                                                  : c->backoff_ms * 2;
+        c->backoff_ms =
+            c->backoff_ms * 2 > s->cfg->restart_max_ms ? s->cfg->restart_max_ms : c->backoff_ms * 2;
     c->next_start_ms = now + c->backoff_ms;
     tr_log(TR_LOG_WARN, "child_exited", "{s:s,s:i,s:I,s:I,s:b}", "child", c->spec->name,
            WIFSIGNALED(status) ? "signal" : "code",
-           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), "ran_ms",
-           (json_int_t)ran, "restart_in_ms", (json_int_t)(s->stopping ? -1 : (long)c->backoff_ms),
-           "stopping", s->stopping);
+           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), "ran_ms", (json_int_t)ran,
+           "restart_in_ms", (json_int_t)(s->stopping ? -1 : (long)c->backoff_ms), "stopping",
+           s->stopping);
 }
 
 static void reap(struct sup *s)
@@ -241,9 +241,7 @@ static void on_signal(struct sup *s)
     struct signalfd_siginfo si;
     while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         switch (si.ssi_signo) {
-        case SIGCHLD:
-            reap(s);
-            break;
+        case SIGCHLD: reap(s); break;
         case SIGTERM:
         case SIGINT:
             if (!s->stopping) {
@@ -261,8 +259,7 @@ static void on_signal(struct sup *s)
                    (json_int_t)s->con.lines_written, "zombies_reaped",
                    (json_int_t)s->zombies_reaped);
             break;
-        default:
-            break;
+        default: break;
         }
     }
 }
@@ -380,8 +377,8 @@ int init_supervise(const struct rt_config *cfg)
         rt_console_flush(&s.con);
         if (s.con_fd != 2) {
             const struct tr_error_info *e = tr_last_error();
-            fprintf(stderr, "teerex-init: set-up failed: %s (%s at %s:%d)\n",
-                    tr_err_desc(r.err), tr_err_name(r.err), e->file ? e->file : "?", e->line);
+            fprintf(stderr, "teerex-init: set-up failed: %s (%s at %s:%d)\n", tr_err_desc(r.err),
+                    tr_err_name(r.err), e->file ? e->file : "?", e->line);
         }
         write_stats(&s);
         return INIT_EXIT_RUNTIME;
@@ -408,8 +405,7 @@ int init_supervise(const struct rt_config *cfg)
         }
         if (s.stopping) {
             if (!any_running(&s)) {
-                tr_log(TR_LOG_INFO, "children_stopped", "{s:b}", "exiting",
-                       cfg->exit_on_signal);
+                tr_log(TR_LOG_INFO, "children_stopped", "{s:b}", "exiting", cfg->exit_on_signal);
                 if (cfg->exit_on_signal) {
                     drain(&s, s.log_r, &s.self_lb, &self_eof);
                     rt_console_flush(&s.con);

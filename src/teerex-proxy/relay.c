@@ -67,8 +67,8 @@ static void resolve(struct proxy *p, bool force)
             return;
         }
         if (cid != p->cid)
-            tr_log(TR_LOG_INFO, "cid_resolved", "{s:s,s:i,s:i}", "enclave", o->enclave_name,
-                   "cid", (int)cid, "previous", (int)p->cid);
+            tr_log(TR_LOG_INFO, "cid_resolved", "{s:s,s:i,s:i}", "enclave", o->enclave_name, "cid",
+                   (int)cid, "previous", (int)p->cid);
         p->cid = cid;
         tr_ignore(rt_addr_set_cid(&a, cid));
     } else if (p->target_ok) {
@@ -144,8 +144,7 @@ static bool start_connect(struct proxy *p, struct conn *c)
         return false;
     }
     c->tg.fd = fd;
-    if (connect(fd, (struct sockaddr *)&p->target.ss, p->target.len) != 0 &&
-        errno != EINPROGRESS) {
+    if (connect(fd, (struct sockaddr *)&p->target.ss, p->target.len) != 0 && errno != EINPROGRESS) {
         /* Immediate refusal (tcp/unix): try again with a fresh lookup. */
         p->n.connect_failures++;
         return start_connect(p, c);
@@ -236,8 +235,8 @@ static bool pump(struct dir *d, int from, int to)
             }
         }
         while (d->inpipe > 0) {
-            ssize_t k = splice(d->pipe[0], NULL, to, NULL, d->inpipe,
-                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            ssize_t k =
+                splice(d->pipe[0], NULL, to, NULL, d->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (k > 0) {
                 d->inpipe -= (size_t)k;
                 d->bytes += (uint64_t)k;
@@ -424,8 +423,7 @@ int proxy_run(const struct proxy_opts *o)
         rt_addr_format(&o->listen, lt, sizeof(lt));
         rt_addr_format(&o->target, tt, sizeof(tt));
         tr_log(TR_LOG_INFO, "listening", "{s:s,s:s,s:b,s:I,s:i}", "listen", lt, "target", tt,
-               "proxy_v2", o->proxy_v2, "max_conns", (json_int_t)o->max_conns, "cid",
-               (int)p->cid);
+               "proxy_v2", o->proxy_v2, "max_conns", (json_int_t)o->max_conns, "cid", (int)p->cid);
     }
     uint64_t stop_deadline = 0, last_scan = now_ms();
     for (;;) {

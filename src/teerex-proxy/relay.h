@@ -56,7 +56,7 @@ struct proxy {
     struct conn *dead; /* closed during this epoll batch, freed after it */
     uint64_t active;
     bool accepting, stopping;
-    struct rt_addr target;     /* resolved (CID known / tcp-mapped) */
+    struct rt_addr target; /* resolved (CID known / tcp-mapped) */
     bool target_ok;
     uint32_t cid;
     uint64_t last_resolve_ms;

@@ -14,9 +14,9 @@ enum rt_addr_kind { RT_ADDR_TCP = 1, RT_ADDR_UNIX, RT_ADDR_VSOCK };
 
 struct rt_addr {
     enum rt_addr_kind kind;
-    bool cid_auto;                /* vsock:auto:PORT */
-    uint32_t cid, port;           /* vsock */
-    struct sockaddr_storage ss;   /* tcp/unix (and vsock once the CID is known) */
+    bool cid_auto;              /* vsock:auto:PORT */
+    uint32_t cid, port;         /* vsock */
+    struct sockaddr_storage ss; /* tcp/unix (and vsock once the CID is known) */
     socklen_t len;
 };
 

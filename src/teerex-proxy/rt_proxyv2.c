@@ -59,7 +59,8 @@ tr_result rt_proxyv2_build(const struct sockaddr *src, socklen_t src_len,
         else
             TR_TRY(tr_buf_append(&b, &zero6.sin6_addr, 4));
         TR_TRY(tr_buf_append(&b, &s4.sin_port, 2));
-        TR_TRY(tr_buf_append(&b, d ? (const void *)&d->sin_port : (const void *)&zero6.sin6_port, 2));
+        TR_TRY(
+            tr_buf_append(&b, d ? (const void *)&d->sin_port : (const void *)&zero6.sin6_port, 2));
     } else if (sf == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
         const struct sockaddr_in6 *d6 = df == AF_INET6 ? (const struct sockaddr_in6 *)dst : &zero6;

@@ -19,7 +19,7 @@ struct xfer {
     double first_byte_s;  /* < 0 until the first response byte arrived */
     double last_progress_s;
     int overflow;
-    const uint8_t *up;    /* request body (POST) */
+    const uint8_t *up; /* request body (POST) */
     size_t up_len, up_pos;
 };
 
@@ -152,8 +152,13 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 static tr_result perform(CURL *c, const char *url, const uint8_t *body, size_t body_len,
                          const struct cli_http_opts *opts, struct cli_http_response *resp)
 {
-    struct xfer x = {.resp = resp, .opts = opts, .upload_done_s = -1, .first_byte_s = -1,
-                     .last_progress_s = -1, .up = body, .up_len = body_len};
+    struct xfer x = {.resp = resp,
+                     .opts = opts,
+                     .upload_done_s = -1,
+                     .first_byte_s = -1,
+                     .last_progress_s = -1,
+                     .up = body,
+                     .up_len = body_len};
     char errbuf[CURL_ERROR_SIZE] = "";
     clock_gettime(CLOCK_MONOTONIC, &x.start);
     tr_buf_clear(&resp->body);
@@ -189,7 +194,8 @@ static tr_result perform(CURL *c, const char *url, const uint8_t *body, size_t b
     if (x.overflow)
         TR_BAIL(TR_ERR_TOO_BIG);
     if (rc != CURLE_OK) {
-        snprintf(resp->error, sizeof(resp->error), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        snprintf(resp->error, sizeof(resp->error), "%s",
+                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
         TR_BAIL(TR_ERR_CLIENT_NETWORK);
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);

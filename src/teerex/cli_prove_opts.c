@@ -12,50 +12,62 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: teerex prove --url URL --input FILE [options]\n"
-        "\n"
-        "Fetches the server's attestation with a fresh random nonce, verifies it (nitro\n"
-        "mode) or warns loudly (standard mode), encrypts the input to the attested key\n"
-        "(OpenPGP, PKESK v6 + SEIPD v2 AES-256-OCB), sends it to POST /prove and writes\n"
-        "the proof. Phases: fetch-attestation, encrypt, transmit, proving, receive.\n"
-        "\n"
-        "  --url URL              server base URL (http:// or https://)\n"
-        "  --input FILE           prover input: chonk: ivc-inputs.msgpack;\n"
-        "                         ultra_honk: a directory with program.json + witness.gz,\n"
-        "                         or a ready TRXC container file\n"
-        "  --out FILE             where to write the proof (default proof.bin): 4-byte\n"
-        "                         big-endian field count + proof, as the SDK returns it;\n"
-        "                         ultra_honk also writes FILE.bb/{proof,vk,public_inputs}\n"
-        "                         for `bb verify`\n"
-        "  --aztec-version V      prover version to use (x-aztec-version header)\n"
-        "  --scheme S             chonk (default) or ultra_honk (x-prover-scheme header)\n"
-        "  --require-attestation  refuse a server in standard mode (no attestation)\n"
-        "  --pcr N=HEX            expected PCR N (repeatable)\n"
-        "  --expect-bb V=SHA256   the attested prover list must hold version V with this\n"
-        "                         SHA-256 (repeatable)\n"
-        "  --root PEM             trust this root certificate instead of the pinned AWS\n"
-        "                         Nitro Enclaves root (e.g. the NSM emulator's root.pem)\n"
-        "  --max-age DUR          maximum document age (300s, 5m, ...; default 5m)\n"
-        "  --json                 one JSON object on stdout (phases, proof size, PCR0, ...)\n"
-        "\n"
-        "Progress goes to stderr: a live line on a terminal, plain lines otherwise.\n"
-        "Retries: 2 on network errors and 5xx (1 s, 2 s apart); on `400 Failed to\n"
-        "decrypt` the attestation is fetched again once and the input re-encrypted.\n"
-        "\n"
-        "environment:\n"
-        "  TEEREX_LOCAL_ADDRESS   source address to connect from (e.g. 127.0.0.7)\n"
-        "\n"
-        "exit codes:\n"
-        "  0 proof written   1 other failure   2 usage or unreadable input\n"
-        "  3 network         4 server error (4xx/5xx, malformed answer)\n"
-        "  5 server not attested (standard mode under --require-attestation)\n"
-        "  10+class attestation failed: 10 invalid COSE, 11 invalid document,\n"
-        "  12 chain, 13 signature, 14 expired/stale, 15 PCR mismatch, 16 nonce mismatch,\n"
-        "  17 missing or mismatching key, 18 bb version mismatch\n");
+            "usage: teerex prove --url URL --input FILE [options]\n"
+            "\n"
+            "Fetches the server's attestation with a fresh random nonce, verifies it (nitro\n"
+            "mode) or warns loudly (standard mode), encrypts the input to the attested key\n"
+            "(OpenPGP, PKESK v6 + SEIPD v2 AES-256-OCB), sends it to POST /prove and writes\n"
+            "the proof. Phases: fetch-attestation, encrypt, transmit, proving, receive.\n"
+            "\n"
+            "  --url URL              server base URL (http:// or https://)\n"
+            "  --input FILE           prover input: chonk: ivc-inputs.msgpack;\n"
+            "                         ultra_honk: a directory with program.json + witness.gz,\n"
+            "                         or a ready TRXC container file\n"
+            "  --out FILE             where to write the proof (default proof.bin): 4-byte\n"
+            "                         big-endian field count + proof, as the SDK returns it;\n"
+            "                         ultra_honk also writes FILE.bb/{proof,vk,public_inputs}\n"
+            "                         for `bb verify`\n"
+            "  --aztec-version V      prover version to use (x-aztec-version header)\n"
+            "  --scheme S             chonk (default) or ultra_honk (x-prover-scheme header)\n"
+            "  --require-attestation  refuse a server in standard mode (no attestation)\n"
+            "  --pcr N=HEX            expected PCR N (repeatable)\n"
+            "  --expect-bb V=SHA256   the attested prover list must hold version V with this\n"
+            "                         SHA-256 (repeatable)\n"
+            "  --root PEM             trust this root certificate instead of the pinned AWS\n"
+            "                         Nitro Enclaves root (e.g. the NSM emulator's root.pem)\n"
+            "  --max-age DUR          maximum document age (300s, 5m, ...; default 5m)\n"
+            "  --json                 one JSON object on stdout (phases, proof size, PCR0, ...)\n"
+            "\n"
+            "Progress goes to stderr: a live line on a terminal, plain lines otherwise.\n"
+            "Retries: 2 on network errors and 5xx (1 s, 2 s apart); on `400 Failed to\n"
+            "decrypt` the attestation is fetched again once and the input re-encrypted.\n"
+            "\n"
+            "environment:\n"
+            "  TEEREX_LOCAL_ADDRESS   source address to connect from (e.g. 127.0.0.7)\n"
+            "\n"
+            "exit codes:\n"
+            "  0 proof written   1 other failure   2 usage or unreadable input\n"
+            "  3 network         4 server error (4xx/5xx, malformed answer)\n"
+            "  5 server not attested (standard mode under --require-attestation)\n"
+            "  10+class attestation failed: 10 invalid COSE, 11 invalid document,\n"
+            "  12 chain, 13 signature, 14 expired/stale, 15 PCR mismatch, 16 nonce mismatch,\n"
+            "  17 missing or mismatching key, 18 bb version mismatch\n");
 }
 
-enum { OPT_URL = 256, OPT_INPUT, OPT_OUT, OPT_AZTEC, OPT_SCHEME, OPT_REQ, OPT_PCR, OPT_BB,
-       OPT_ROOT, OPT_MAXAGE, OPT_JSON, OPT_HELP };
+enum {
+    OPT_URL = 256,
+    OPT_INPUT,
+    OPT_OUT,
+    OPT_AZTEC,
+    OPT_SCHEME,
+    OPT_REQ,
+    OPT_PCR,
+    OPT_BB,
+    OPT_ROOT,
+    OPT_MAXAGE,
+    OPT_JSON,
+    OPT_HELP
+};
 
 static const struct option LONG_OPTS[] = {
     {"url", required_argument, NULL, OPT_URL},
@@ -177,8 +189,7 @@ int prove_opts_parse(int argc, char **argv, struct prove_opts *o)
         case OPT_HELP:
         case 'h': usage(stdout); return TEEREX_EXIT_OK;
         default:
-            fprintf(stderr, "teerex prove: unknown or incomplete option '%s'\n",
-                    argv[optind - 1]);
+            fprintf(stderr, "teerex prove: unknown or incomplete option '%s'\n", argv[optind - 1]);
             usage(stderr);
             return TEEREX_EXIT_USAGE;
         }

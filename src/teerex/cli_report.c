@@ -88,8 +88,8 @@ void cli_report_progress(void *ctx, uint64_t up_now, uint64_t up_total, uint64_t
     if (!r->tty || r->json)
         return;
     if (!upload_done && up_total > 0)
-        fprintf(r->out, "\r\033[Kteerex: transmit %.2f / %.2f MiB  %.1f s", (double)up_now / 1048576.0,
-                (double)up_total / 1048576.0, elapsed_s);
+        fprintf(r->out, "\r\033[Kteerex: transmit %.2f / %.2f MiB  %.1f s",
+                (double)up_now / 1048576.0, (double)up_total / 1048576.0, elapsed_s);
     else if (down_now == 0)
         fprintf(r->out, "\r\033[Kteerex: proving ... %.1f s elapsed", elapsed_s);
     else

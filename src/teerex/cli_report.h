@@ -16,10 +16,10 @@ struct cli_phase {
 };
 
 struct cli_report {
-    int json;     /* --json: one object on stdout at the end, no plain lines */
-    int tty;      /* stderr is a terminal: progress line with \r */
+    int json;      /* --json: one object on stdout at the end, no plain lines */
+    int tty;       /* stderr is a terminal: progress line with \r */
     int line_open; /* a progress line is on screen */
-    FILE *out;    /* stderr */
+    FILE *out;     /* stderr */
     struct cli_phase phases[CLI_MAX_PHASES];
     int n_phases;
 };

@@ -40,9 +40,9 @@ TR_RESULT cli_parse_proof(const uint8_t *body, size_t len, struct cli_proof *out
 void cli_parse_error(const uint8_t *body, size_t len, char *out, size_t out_size);
 
 struct cli_health {
-    int ok;              /* status == "ok" */
-    long api_version;    /* -1 if absent */
-    char versions[512];  /* available_versions joined with ',' (truncated) */
+    int ok;             /* status == "ok" */
+    long api_version;   /* -1 if absent */
+    char versions[512]; /* available_versions joined with ',' (truncated) */
 };
 TR_RESULT cli_parse_health(const uint8_t *body, size_t len, struct cli_health *out);
 

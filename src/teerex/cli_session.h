@@ -29,11 +29,11 @@ struct cli_session_opts {
 struct cli_session {
     enum cli_mode mode;
     struct pgp_pubkey *pk;
-    char pcr0[129];       /* lowercase hex of PCR0, "" in standard mode */
+    char pcr0[129]; /* lowercase hex of PCR0, "" in standard mode */
     char module_id[128];
-    double fetch_ms;      /* GET /attestation */
-    double verify_ms;     /* attest_verify */
-    char detail[256];     /* attest_verify's reason on failure */
+    double fetch_ms;  /* GET /attestation */
+    double verify_ms; /* attest_verify */
+    char detail[256]; /* attest_verify's reason on failure */
 };
 
 void cli_session_init(struct cli_session *s);

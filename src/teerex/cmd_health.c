@@ -66,8 +66,8 @@ int cmd_health(int argc, char **argv)
             return TEEREX_EXIT_USAGE;
         }
     }
-    if (optind + 1 != argc || (strncmp(argv[optind], "http://", 7) != 0 &&
-                               strncmp(argv[optind], "https://", 8) != 0)) {
+    if (optind + 1 != argc ||
+        (strncmp(argv[optind], "http://", 7) != 0 && strncmp(argv[optind], "https://", 8) != 0)) {
         usage(stderr);
         return TEEREX_EXIT_USAGE;
     }
@@ -85,10 +85,10 @@ int cmd_health(int argc, char **argv)
         res = check(base, &http, &resp, &h, &ms);
     int code = tr_ok(res) ? TEEREX_EXIT_OK : cli_exit_code(res.err);
     if (json) {
-        json_t *j = json_pack("{s:b,s:s,s:I,s:f,s:I,s:s,s:i}", "ok", tr_ok(res), "url", base,
-                              "status", (json_int_t)resp.status, "ms", ms, "api_version",
-                              (json_int_t)h.api_version, "available_versions", h.versions,
-                              "exit", code);
+        json_t *j =
+            json_pack("{s:b,s:s,s:I,s:f,s:I,s:s,s:i}", "ok", tr_ok(res), "url", base, "status",
+                      (json_int_t)resp.status, "ms", ms, "api_version", (json_int_t)h.api_version,
+                      "available_versions", h.versions, "exit", code);
         if (!tr_ok(res))
             json_object_set_new(j, "error", json_string(tr_err_name(res.err)));
         if (!tr_ok(res) && resp.error[0])
@@ -102,8 +102,7 @@ int cmd_health(int argc, char **argv)
     } else if (res.err == TR_ERR_CLIENT_NETWORK) {
         fprintf(stderr, "%s: unreachable: %s\n", base, resp.error);
     } else {
-        fprintf(stderr, "%s: NOT healthy: HTTP %ld, %s\n", base, resp.status,
-                tr_err_desc(res.err));
+        fprintf(stderr, "%s: NOT healthy: HTTP %ld, %s\n", base, resp.status, tr_err_desc(res.err));
     }
     cli_http_response_free(&resp);
     cli_http_global_cleanup();

@@ -153,9 +153,9 @@ static void print_result(const struct prove_opts *o, const struct cli_report *re
             json_object_set_new(phases, rep->phases[i].name, json_real(round1(rep->phases[i].ms)));
         json_t *j = json_pack("{s:b,s:s,s:s,s:s,s:o,s:i,s:b,s:i}", "ok", tr_ok(res), "url",
                               o->session.url, "scheme", cli_scheme_name(o->scheme), "mode",
-                              s->mode == CLI_MODE_NITRO     ? "nitro"
+                              s->mode == CLI_MODE_NITRO      ? "nitro"
                               : s->mode == CLI_MODE_STANDARD ? "standard"
-                                                              : "unknown",
+                                                             : "unknown",
                               "phases", phases, "attempts", oc->attempts, "reattested",
                               oc->reattested, "exit", code);
         if (s->mode == CLI_MODE_NITRO) {

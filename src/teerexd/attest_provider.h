@@ -23,7 +23,7 @@ struct attest_provider {
     /* Appends a fresh document (COSE_Sign1 bytes) binding public_key (the
      * armored key text), user_data ({"versions":[...]} JSON) and nonce (may be
      * empty) to out_doc. NULL for modes without documents (standard). */
-    TR_RESULT (*document)
+    TR_RESULT(*document)
     (struct attest_provider *p, struct tr_slice public_key, struct tr_slice user_data,
      struct tr_slice nonce, struct tr_buf *out_doc);
     /* Hardware randomness mixed into OpenSSL's RNG before the key is made;

@@ -90,7 +90,8 @@ void config_print_help(const char *prog)
     printf("\nNitro modes also read:\n"
            "  %-22s %s\n  %-22s %s\n  %-22s %s\n  %-22s %s\n",
            "ATTESTATION_CACHE_MS", "age of the cached document served without a nonce [60000]",
-           "NSM_EMU_DIR", "nitro-emulated: the emulator's test PKI (root.pem for clients)"
+           "NSM_EMU_DIR",
+           "nitro-emulated: the emulator's test PKI (root.pem for clients)"
            " [$TMPDIR/teerex-nsm-emu]",
            "NSM_EMU_PCRS", "nitro-emulated: file of 'INDEX HEX' lines setting PCRs",
            "NSM_EMU_PCR{0,1,2}_FILE", "nitro-emulated: PCR n = SHA-384 of that file");

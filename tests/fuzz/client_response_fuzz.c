@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cli_attestation_init(&a);
         if (tr_ok(cli_parse_attestation(body, len, &a))) {
             /* A parsed key is NUL-terminated text of its stated length. */
-            if (a.public_key.len == 0 || strlen((const char *)a.public_key.data) != a.public_key.len)
+            if (a.public_key.len == 0 ||
+                strlen((const char *)a.public_key.data) != a.public_key.len)
                 __builtin_trap();
             if (a.mode == CLI_MODE_NITRO && a.document.len == 0)
                 __builtin_trap();
@@ -32,8 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1: {
         struct cli_proof p;
         cli_proof_init(&p);
-        if (tr_ok(cli_parse_proof(body, len, &p)) &&
-            p.proof.len != 4 + (size_t)p.fields * 32)
+        if (tr_ok(cli_parse_proof(body, len, &p)) && p.proof.len != 4 + (size_t)p.fields * 32)
             __builtin_trap();
         cli_proof_free(&p);
         break;

@@ -33,10 +33,11 @@ static const char *th_current = "";
 #define EXPECT_STR_EQ(a, b)                                                                        \
     do {                                                                                           \
         const char *th_a_ = (a), *th_b_ = (b);                                                     \
-        TH_REPORT(th_a_ && th_b_ && strcmp(th_a_, th_b_) == 0, "%s == %s (\"%s\" != \"%s\")", #a, \
+        TH_REPORT(th_a_ &&th_b_ &&strcmp(th_a_, th_b_) == 0, "%s == %s (\"%s\" != \"%s\")", #a,    \
                   #b, th_a_ ? th_a_ : "(null)", th_b_ ? th_b_ : "(null)");                         \
     } while (0)
-#define EXPECT_MEM_EQ(a, b, n) TH_REPORT(memcmp((a), (b), (n)) == 0, "memcmp(%s, %s, %s)", #a, #b, #n)
+#define EXPECT_MEM_EQ(a, b, n)                                                                     \
+    TH_REPORT(memcmp((a), (b), (n)) == 0, "memcmp(%s, %s, %s)", #a, #b, #n)
 #define EXPECT_OK(call)                                                                            \
     do {                                                                                           \
         tr_result th_r_ = (call);                                                                  \
@@ -56,7 +57,6 @@ static const char *th_current = "";
         fn();                                                                                      \
     } while (0)
 
-#define TEST_SUMMARY()                                                                             \
-    (printf("%d passed, %d failed\n", th_passed, th_failed), th_failed ? 1 : 0)
+#define TEST_SUMMARY() (printf("%d passed, %d failed\n", th_passed, th_failed), th_failed ? 1 : 0)
 
 #endif

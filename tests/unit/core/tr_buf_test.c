@@ -80,8 +80,8 @@ static void test_wipe_resident(void)
     if (!p)
         return;
     memset(p, 0xA5, 10);
-    memset(p + 5 * pg + 7, 0x5A, pg);      /* straddles pages 5 and 6 */
-    memset(p + 2999 * pg, 0x77, pg);       /* last page, second batch */
+    memset(p + 5 * pg + 7, 0x5A, pg); /* straddles pages 5 and 6 */
+    memset(p + 2999 * pg, 0x77, pg);  /* last page, second batch */
     tr_secmem_wipe_resident(p, n);
     size_t nonzero = 0;
     for (size_t i = 0; i < n; i++)

@@ -31,8 +31,9 @@ static void test_cpio_bytes(void)
     EXPECT_MEM_EQ(p, h0, sizeof(h0) - 1);
     /* 110 + 4 = 114 -> padded to 116; then the file header. */
     EXPECT_EQ(p[113], 0);
-    static const char h1[] = "070701000002d2000081a4000000000000000000000001000000000000000500000003"
-                             "0000000100000000000000000000000200000000a";
+    static const char h1[] =
+        "070701000002d2000081a4000000000000000000000001000000000000000500000003"
+        "0000000100000000000000000000000200000000a";
     EXPECT_MEM_EQ(p + 116, h1, sizeof(h1) - 1);
     /* 116 + 110 + 2 = 228 (multiple of 4): data, then padded to 236. */
     EXPECT_MEM_EQ(p + 228, "hello", 5);
@@ -50,7 +51,8 @@ static void test_mtime_and_limits(void)
     struct eif_cpio c;
     size_t len;
     eif_cpio_init(&c, fd, 0x12345678);
-    EXPECT_OK(eif_cpio_add(&c, "x", S_IFLNK | 0777, &(struct eif_blob){(const uint8_t *)"t", 1, -1}));
+    EXPECT_OK(
+        eif_cpio_add(&c, "x", S_IFLNK | 0777, &(struct eif_blob){(const uint8_t *)"t", 1, -1}));
     EXPECT_ERR(eif_cpio_add(&c, "p", S_IFIFO | 0644, NULL), TR_ERR_EIF_UNSUPPORTED_FILE);
     EXPECT_OK(eif_cpio_finish(&c));
     uint8_t *p = tu_slurp(fd, &len);

@@ -78,16 +78,46 @@ static void expect_edit(void (*edit)(uint8_t *p, size_t *len), int32_t code, int
     free(big);
 }
 
-static void e_magic(uint8_t *p, size_t *n) { (void)n, p[0] = 'x'; }
-static void e_version5(uint8_t *p, size_t *n) { (void)n, tu_put_be16(p + 4, 5); }
-static void e_version1(uint8_t *p, size_t *n) { (void)n, tu_put_be16(p + 4, 1); }
-static void e_count0(uint8_t *p, size_t *n) { (void)n, tu_put_be16(p + 26, 0); }
-static void e_count33(uint8_t *p, size_t *n) { (void)n, tu_put_be16(p + 26, 33); }
-static void e_reserved(uint8_t *p, size_t *n) { (void)n, p[25] = 1; }
-static void e_table(uint8_t *p, size_t *n) { (void)n, tu_put_be64(p + OFF(10), 4096); }
-static void e_overlap(uint8_t *p, size_t *n) { (void)n, tu_put_be64(p + OFF(1), be64_at(p + OFF(1)) - 1); }
-static void e_gap(uint8_t *p, size_t *n) { (void)n, tu_put_be64(p + OFF(1), be64_at(p + OFF(1)) + 4); }
-static void e_offset_huge(uint8_t *p, size_t *n) { (void)n, tu_put_be64(p + OFF(3), UINT64_MAX); }
+static void e_magic(uint8_t *p, size_t *n)
+{
+    (void)n, p[0] = 'x';
+}
+static void e_version5(uint8_t *p, size_t *n)
+{
+    (void)n, tu_put_be16(p + 4, 5);
+}
+static void e_version1(uint8_t *p, size_t *n)
+{
+    (void)n, tu_put_be16(p + 4, 1);
+}
+static void e_count0(uint8_t *p, size_t *n)
+{
+    (void)n, tu_put_be16(p + 26, 0);
+}
+static void e_count33(uint8_t *p, size_t *n)
+{
+    (void)n, tu_put_be16(p + 26, 33);
+}
+static void e_reserved(uint8_t *p, size_t *n)
+{
+    (void)n, p[25] = 1;
+}
+static void e_table(uint8_t *p, size_t *n)
+{
+    (void)n, tu_put_be64(p + OFF(10), 4096);
+}
+static void e_overlap(uint8_t *p, size_t *n)
+{
+    (void)n, tu_put_be64(p + OFF(1), be64_at(p + OFF(1)) - 1);
+}
+static void e_gap(uint8_t *p, size_t *n)
+{
+    (void)n, tu_put_be64(p + OFF(1), be64_at(p + OFF(1)) + 4);
+}
+static void e_offset_huge(uint8_t *p, size_t *n)
+{
+    (void)n, tu_put_be64(p + OFF(3), UINT64_MAX);
+}
 static void e_size_huge(uint8_t *p, size_t *n)
 {
     /* Table and section header agree on an absurd size. */
@@ -96,9 +126,18 @@ static void e_size_huge(uint8_t *p, size_t *n)
     tu_put_be64(p + SIZE(4), UINT64_MAX);
     tu_put_be64(p + off + 4, UINT64_MAX);
 }
-static void e_size_mismatch(uint8_t *p, size_t *n) { (void)n, tu_put_be64(p + SIZE(0), 999); }
-static void e_type(uint8_t *p, size_t *n) { (void)n, tu_put_be16(p + be64_at(p + OFF(1)), 9); }
-static void e_type0(uint8_t *p, size_t *n) { (void)n, tu_put_be16(p + be64_at(p + OFF(1)), 0); }
+static void e_size_mismatch(uint8_t *p, size_t *n)
+{
+    (void)n, tu_put_be64(p + SIZE(0), 999);
+}
+static void e_type(uint8_t *p, size_t *n)
+{
+    (void)n, tu_put_be16(p + be64_at(p + OFF(1)), 9);
+}
+static void e_type0(uint8_t *p, size_t *n)
+{
+    (void)n, tu_put_be16(p + be64_at(p + OFF(1)), 0);
+}
 static void e_swap(uint8_t *p, size_t *n)
 {
     (void)n;
@@ -113,13 +152,34 @@ static void e_sig_first_rd(uint8_t *p, size_t *n)
 {
     (void)n, tu_put_be16(p + be64_at(p + OFF(3)), EIF_SECTION_SIGNATURE);
 }
-static void e_trailing(uint8_t *p, size_t *n) { p[(*n)++] = 0; }
-static void e_cut_in_header(uint8_t *p, size_t *n) { (void)p, *n = 300; }
-static void e_cut_section_header(uint8_t *p, size_t *n) { *n = (size_t)be64_at(p + OFF(1)) + 5; }
-static void e_cut_data(uint8_t *p, size_t *n) { (void)p, *n -= 1; }
-static void e_flip_data(uint8_t *p, size_t *n) { (void)n, p[EIF_HEADER_LEN + 100] ^= 1; }
-static void e_flip_crc(uint8_t *p, size_t *n) { (void)n, p[547] ^= 0x80; }
-static void e_flip_cpus(uint8_t *p, size_t *n) { (void)n, p[23] ^= 1; }
+static void e_trailing(uint8_t *p, size_t *n)
+{
+    p[(*n)++] = 0;
+}
+static void e_cut_in_header(uint8_t *p, size_t *n)
+{
+    (void)p, *n = 300;
+}
+static void e_cut_section_header(uint8_t *p, size_t *n)
+{
+    *n = (size_t)be64_at(p + OFF(1)) + 5;
+}
+static void e_cut_data(uint8_t *p, size_t *n)
+{
+    (void)p, *n -= 1;
+}
+static void e_flip_data(uint8_t *p, size_t *n)
+{
+    (void)n, p[EIF_HEADER_LEN + 100] ^= 1;
+}
+static void e_flip_crc(uint8_t *p, size_t *n)
+{
+    (void)n, p[547] ^= 0x80;
+}
+static void e_flip_cpus(uint8_t *p, size_t *n)
+{
+    (void)n, p[23] ^= 1;
+}
 
 static void test_rejections(void)
 {

@@ -173,8 +173,8 @@ static void test_hostile_cbor(void)
     EXPECT_ERR(eif_sig_parse(deep, sizeof(deep), &s), TR_ERR_EIF_BAD_SIGNATURE_SECTION);
     /* Well-formed but not nitro's shape: [{}], [{"signature": [256]}]. */
     static const uint8_t empty_map[] = {0x81, 0xa0};
-    static const uint8_t big_uint[] = {0x81, 0xa1, 0x69, 's', 'i', 'g', 'n', 'a', 't', 'u', 'r', 'e',
-                                       0x81, 0x19, 0x01, 0x00};
+    static const uint8_t big_uint[] = {0x81, 0xa1, 0x69, 's', 'i',  'g',  'n',  'a',
+                                       't',  'u',  'r',  'e', 0x81, 0x19, 0x01, 0x00};
     EXPECT_ERR(eif_sig_parse(empty_map, sizeof(empty_map), &s), TR_ERR_EIF_BAD_SIGNATURE_SECTION);
     EXPECT_ERR(eif_sig_parse(big_uint, sizeof(big_uint), &s), TR_ERR_EIF_BAD_SIGNATURE_SECTION);
     eif_signature_free(&s);

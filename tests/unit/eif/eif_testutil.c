@@ -10,7 +10,10 @@
 #include <openssl/x509.h>
 #include <zlib.h>
 
-int tu_memfd(void) { return memfd_create("eif-test", MFD_CLOEXEC); }
+int tu_memfd(void)
+{
+    return memfd_create("eif-test", MFD_CLOEXEC);
+}
 
 uint8_t *tu_slurp(int fd, size_t *len)
 {
@@ -45,9 +48,8 @@ void tu_fill(uint8_t *p, size_t n, uint32_t seed)
     }
 }
 
-uint8_t *tu_build(const uint8_t *kernel, size_t klen, const char *cmdline,
-                  const uint8_t *const *rd, const size_t *rdlen, size_t n, size_t *len,
-                  struct eif_pcrs *pcrs)
+uint8_t *tu_build(const uint8_t *kernel, size_t klen, const char *cmdline, const uint8_t *const *rd,
+                  const size_t *rdlen, size_t n, size_t *len, struct eif_pcrs *pcrs)
 {
     struct eif_build b;
     struct tr_buf meta;
@@ -95,7 +97,10 @@ void tu_fix_crc(uint8_t *p, size_t n)
     p[547] = (uint8_t)c;
 }
 
-EVP_PKEY *tu_ec_key(const char *curve) { return EVP_EC_gen(curve); }
+EVP_PKEY *tu_ec_key(const char *curve)
+{
+    return EVP_EC_gen(curve);
+}
 
 char *tu_self_signed_pem(EVP_PKEY *key, size_t *len)
 {

@@ -14,9 +14,8 @@ int tu_memfd(void);
 /* Deterministic filler bytes. */
 void tu_fill(uint8_t *p, size_t n, uint32_t seed);
 /* An unsigned EIF from in-memory sections (ramdisks: n of them). */
-uint8_t *tu_build(const uint8_t *kernel, size_t klen, const char *cmdline,
-                  const uint8_t *const *rd, const size_t *rdlen, size_t n, size_t *len,
-                  struct eif_pcrs *pcrs);
+uint8_t *tu_build(const uint8_t *kernel, size_t klen, const char *cmdline, const uint8_t *const *rd,
+                  const size_t *rdlen, size_t n, size_t *len, struct eif_pcrs *pcrs);
 /* Recomputes the header CRC after a test edited the bytes. */
 void tu_fix_crc(uint8_t *p, size_t n);
 void tu_put_be64(uint8_t *p, uint64_t v);

@@ -75,8 +75,9 @@ static void test_lookup(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/rt_nitro_XXXXXX");
     EXPECT_TRUE(mkdtemp(dir) != NULL);
-    write_script("good", "[ \"$1\" = describe-enclaves ] || exit 3\n"
-                         "echo '[{\"EnclaveName\":\"teerex\",\"EnclaveCID\":23,\"State\":\"RUNNING\"}]'");
+    write_script("good",
+                 "[ \"$1\" = describe-enclaves ] || exit 3\n"
+                 "echo '[{\"EnclaveName\":\"teerex\",\"EnclaveCID\":23,\"State\":\"RUNNING\"}]'");
     write_script("fails", "echo '[]'; exit 1");
     write_script("garbage", "echo 'E51 not json'");
     write_script("slow", "exec sleep 5");

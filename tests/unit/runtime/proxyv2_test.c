@@ -18,8 +18,8 @@ static void test_ipv4(void)
     inet_pton(AF_INET, "10.0.0.1", &d.sin_addr);
     uint8_t h[RT_PROXYV2_MAX];
     size_t n;
-    EXPECT_OK(rt_proxyv2_build((struct sockaddr *)&s, sizeof(s), (struct sockaddr *)&d,
-                               sizeof(d), h, &n));
+    EXPECT_OK(rt_proxyv2_build((struct sockaddr *)&s, sizeof(s), (struct sockaddr *)&d, sizeof(d),
+                               h, &n));
     static const uint8_t want[28] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49,
                                      0x54, 0x0A, 0x21, 0x11, 0x00, 0x0C, 203,  0,    113,  7,
                                      10,   0,    0,    1,    0xC8, 0x22, 0x0F, 0xA0};
@@ -35,8 +35,8 @@ static void test_ipv6_and_mapped(void)
     inet_pton(AF_INET6, "2001:db8::1", &d.sin6_addr);
     uint8_t h[RT_PROXYV2_MAX];
     size_t n;
-    EXPECT_OK(rt_proxyv2_build((struct sockaddr *)&s, sizeof(s), (struct sockaddr *)&d,
-                               sizeof(d), h, &n));
+    EXPECT_OK(rt_proxyv2_build((struct sockaddr *)&s, sizeof(s), (struct sockaddr *)&d, sizeof(d),
+                               h, &n));
     EXPECT_EQ(n, 16 + 36);
     EXPECT_MEM_EQ(h, SIG, 12);
     EXPECT_EQ(h[12], 0x21);
@@ -50,8 +50,8 @@ static void test_ipv6_and_mapped(void)
     /* ::ffff:198.51.100.9 from a dual-stack listener goes out as IPv4. */
     inet_pton(AF_INET6, "::ffff:198.51.100.9", &s.sin6_addr);
     inet_pton(AF_INET6, "::ffff:10.1.2.3", &d.sin6_addr);
-    EXPECT_OK(rt_proxyv2_build((struct sockaddr *)&s, sizeof(s), (struct sockaddr *)&d,
-                               sizeof(d), h, &n));
+    EXPECT_OK(rt_proxyv2_build((struct sockaddr *)&s, sizeof(s), (struct sockaddr *)&d, sizeof(d),
+                               h, &n));
     EXPECT_EQ(n, 28);
     EXPECT_EQ(h[13], 0x11);
     static const uint8_t addrs[8] = {198, 51, 100, 9, 10, 1, 2, 3};
@@ -59,8 +59,8 @@ static void test_ipv6_and_mapped(void)
     /* IPv6 source, IPv4 destination: destination sent as ::. */
     inet_pton(AF_INET6, "2001:db8::5", &s.sin6_addr);
     struct sockaddr_in d4 = {.sin_family = AF_INET, .sin_port = htons(9)};
-    EXPECT_OK(rt_proxyv2_build((struct sockaddr *)&s, sizeof(s), (struct sockaddr *)&d4,
-                               sizeof(d4), h, &n));
+    EXPECT_OK(rt_proxyv2_build((struct sockaddr *)&s, sizeof(s), (struct sockaddr *)&d4, sizeof(d4),
+                               h, &n));
     EXPECT_EQ(n, 52);
     static const uint8_t zero[18] = {0};
     EXPECT_MEM_EQ(h + 32, zero, 16);

@@ -2,7 +2,8 @@
 # Source hygiene, in the spirit of curl's checksrc:
 #  - banned unsafe calls (strcpy, strcat, sprintf, vsprintf, gets, atoi, atol, strtok);
 #  - every hand-written wire-format module says why (a "Why" comment) in its header;
-#  - no file over 900 lines in lib/ or src/.
+#  - no file over 900 lines in lib/ or src/;
+#  - C sources formatted by the repository's .clang-format (clang-format 14).
 set -u
 cd "${TR_SOURCE_DIR:-$(dirname "$0")/../../..}"
 fail=0
@@ -20,6 +21,17 @@ for f in $files; do
     fail=1
   fi
 done
+if command -v clang-format >/dev/null 2>&1; then
+  for f in $files; do
+    [ -f "$f" ] || continue
+    if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
+      echo "check_source: $f is not clang-formatted (clang-format -i $f)" >&2
+      fail=1
+    fi
+  done
+else
+  echo "check_source: clang-format missing, formatting not checked" >&2
+fi
 n=$(echo "$files" | wc -w)
 if [ "$fail" -ne 0 ]; then
   echo "0 passed, 1 failed"
