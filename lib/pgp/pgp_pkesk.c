@@ -129,6 +129,33 @@ out:
     return res;
 }
 
+/* The v6 PKESK packet: version 6, fingerprint length, key version 4 and
+ * fingerprint, algorithm, then the ephemeral public key (an MPI for ECDH, 32
+ * raw octets for X25519), a one-octet size and the wrapped session key. */
+static tr_result write_v6(const struct pgp_ecdh_pub *recipient, uint8_t algo, const uint8_t *eph,
+                          size_t eph_len, int eph_is_mpi, const uint8_t *wrapped, size_t wlen,
+                          struct tr_buf *out)
+{
+    tr_result res = TR_SUCCESS;
+    struct tr_buf body;
+    tr_buf_init(&body, 512);
+    uint8_t head[3 + PGP_FPR_LEN] = {6, 1 + PGP_FPR_LEN, 4};
+    memcpy(head + 3, recipient->fpr, PGP_FPR_LEN);
+    TR_TRY(tr_buf_append(&body, head, sizeof(head)));
+    TR_TRY(tr_buf_append_u8(&body, algo));
+    if (eph_is_mpi)
+        TR_TRY(pgp_mpi_write(&body, eph, eph_len));
+    else
+        TR_TRY(tr_buf_append(&body, eph, eph_len));
+    TR_TRY(tr_buf_append_u8(&body, (uint8_t)wlen));
+    TR_TRY(tr_buf_append(&body, wrapped, wlen));
+    TR_TRY(pgp_packet_write_header(out, PGP_TAG_PKESK, body.len));
+    TR_TRY(tr_buf_append(out, body.data, body.len));
+out:
+    tr_buf_free(&body);
+    return res;
+}
+
 /* v6 to a native X25519 key (RFC 9580 5.1.6): 32-octet ephemeral public
  * key, one-octet size, then the session key AES-128-wrapped (no algorithm
  * octet in v6, no checksum, no padding) under the HKDF key of pgp_x25519_kek. */
@@ -137,8 +164,6 @@ static tr_result write_v6_x25519(const struct pgp_ecdh_pub *recipient, const uin
 {
     tr_result res = TR_SUCCESS;
     EVP_PKEY *eph = NULL;
-    struct tr_buf body;
-    tr_buf_init(&body, 512);
     uint8_t z[32], kek[16], wrapped[PGP_MAX_SESSION_KEY + 8], eph_pub[PGP_X25519_LEN];
     size_t wlen = 0, publen = PGP_X25519_LEN;
 
@@ -150,20 +175,11 @@ static tr_result write_v6_x25519(const struct pgp_ecdh_pub *recipient, const uin
     TR_TRY(pgp_x25519_kek(eph_pub, recipient->point, z, kek));
     TR_TRY(pgp_ecdh_wrap(PGP_SYM_AES128, kek, sk, sk_len, wrapped, &wlen));
 
-    uint8_t head[3 + PGP_FPR_LEN] = {6, 1 + PGP_FPR_LEN, 4};
-    memcpy(head + 3, recipient->fpr, PGP_FPR_LEN);
-    TR_TRY(tr_buf_append(&body, head, sizeof(head)));
-    TR_TRY(tr_buf_append_u8(&body, PGP_PK_X25519));
-    TR_TRY(tr_buf_append(&body, eph_pub, sizeof(eph_pub)));
-    TR_TRY(tr_buf_append_u8(&body, (uint8_t)wlen));
-    TR_TRY(tr_buf_append(&body, wrapped, wlen));
-    TR_TRY(pgp_packet_write_header(out, PGP_TAG_PKESK, body.len));
-    TR_TRY(tr_buf_append(out, body.data, body.len));
+    TR_TRY(write_v6(recipient, PGP_PK_X25519, eph_pub, sizeof(eph_pub), 0, wrapped, wlen, out));
 out:
     OPENSSL_cleanse(z, sizeof(z));
     OPENSSL_cleanse(kek, sizeof(kek));
     EVP_PKEY_free(eph);
-    tr_buf_free(&body);
     return res;
 }
 
@@ -175,8 +191,6 @@ tr_result pgp_pkesk_write_v6(const struct pgp_ecdh_pub *recipient, const uint8_t
         return write_v6_x25519(recipient, sk, sk_len, out);
     tr_result res = TR_SUCCESS;
     EVP_PKEY *eph = NULL;
-    struct tr_buf body;
-    tr_buf_init(&body, 512);
     uint8_t z[32], kek[32], m[48], wrapped[64], eph_pub[1 + PGP_X25519_LEN];
     size_t kek_len = 0, wlen = 0, publen = PGP_X25519_LEN;
 
@@ -196,20 +210,11 @@ tr_result pgp_pkesk_write_v6(const struct pgp_ecdh_pub *recipient, const uint8_t
     n += pad;
     TR_TRY(pgp_ecdh_wrap(recipient->kdf_sym, kek, m, n, wrapped, &wlen));
 
-    uint8_t head[3 + PGP_FPR_LEN] = {6, 1 + PGP_FPR_LEN, 4};
-    memcpy(head + 3, recipient->fpr, PGP_FPR_LEN);
-    TR_TRY(tr_buf_append(&body, head, sizeof(head)));
-    TR_TRY(tr_buf_append_u8(&body, PGP_PK_ECDH));
-    TR_TRY(pgp_mpi_write(&body, eph_pub, sizeof(eph_pub)));
-    TR_TRY(tr_buf_append_u8(&body, (uint8_t)wlen));
-    TR_TRY(tr_buf_append(&body, wrapped, wlen));
-    TR_TRY(pgp_packet_write_header(out, PGP_TAG_PKESK, body.len));
-    TR_TRY(tr_buf_append(out, body.data, body.len));
+    TR_TRY(write_v6(recipient, PGP_PK_ECDH, eph_pub, sizeof(eph_pub), 1, wrapped, wlen, out));
 out:
     OPENSSL_cleanse(z, sizeof(z));
     OPENSSL_cleanse(kek, sizeof(kek));
     OPENSSL_cleanse(m, sizeof(m));
     EVP_PKEY_free(eph);
-    tr_buf_free(&body);
     return res;
 }

@@ -87,16 +87,23 @@ static void v2_free(struct v2_ctx *v)
     OPENSSL_cleanse(v->key_iv, sizeof(v->key_iv));
 }
 
+/* RFC 9580 5.13.2: a chunk's nonce is the HKDF-derived IV (nonce length
+ * minus 8 octets) followed by the chunk index as a big-endian 64-bit value. */
+static void chunk_nonce(const struct v2_ctx *v, uint64_t index, uint8_t nonce[16])
+{
+    size_t ivl = v->nonce_len - 8;
+    memcpy(nonce, v->key_iv + v->key_len, ivl);
+    for (int i = 0; i < 8; i++)
+        nonce[ivl + (size_t)i] = (uint8_t)(index >> (56 - 8 * i));
+}
+
 /* Seals one chunk (or the final tag when ad_len is 13) with
  * nonce = IV || be64 index; the tag is written to `tag`. */
 static tr_result v2_seal(struct v2_ctx *v, uint64_t index, size_t ad_len, const uint8_t *in,
                          size_t n, uint8_t *out, uint8_t tag[16])
 {
     uint8_t nonce[16], none[BLOCK];
-    size_t ivl = v->nonce_len - 8;
-    memcpy(nonce, v->key_iv + v->key_len, ivl);
-    for (int i = 0; i < 8; i++)
-        nonce[ivl + (size_t)i] = (uint8_t)(index >> (56 - 8 * i));
+    chunk_nonce(v, index, nonce);
     int outl = 0;
     size_t done = 0;
     TR_GUARD_OSSL(EVP_EncryptInit_ex(v->c, NULL, NULL, NULL, nonce), TR_ERR_OSSL);
@@ -147,10 +154,7 @@ static tr_result v2_open(struct v2_ctx *v, uint64_t index, size_t ad_len,
                          struct pgp_seg_cursor *cur, size_t n, uint8_t *dst)
 {
     uint8_t nonce[16], tag[16], none[BLOCK];
-    size_t ivl = v->nonce_len - 8;
-    memcpy(nonce, v->key_iv + v->key_len, ivl);
-    for (int i = 0; i < 8; i++)
-        nonce[ivl + (size_t)i] = (uint8_t)(index >> (56 - 8 * i));
+    chunk_nonce(v, index, nonce);
     int outl = 0;
     size_t done = 0;
     TR_GUARD_OSSL(EVP_DecryptInit_ex(v->c, NULL, NULL, NULL, nonce), TR_ERR_OSSL);
