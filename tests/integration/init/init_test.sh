@@ -30,15 +30,15 @@ start_init() { # $1: extra config lines
 
 case $phase in
 health)
-  ip -o link show lo | grep -q '<LOOPBACK>' || fail "lo is not down in the new namespace"
+  grep -q '<LOOPBACK>' <<<"$(ip -o link show lo)" || fail "lo is not down in the new namespace"
   ! curl -s -m 1 -o /dev/null "$URL" || fail "127.0.0.1 reachable before init"
   printf '#!/bin/sh\npwd > "%s/pwd.out"\nexec sleep 1000\n' "$WORK" > "$WORK/pwd.sh"
   chmod +x "$WORK/pwd.sh"
   t0=$(now_ms)
   start_init "child = pwd $WORK/pwd.sh"
   note "server answered $(( $(now_ms) - t0 )) ms after teerex-init started"
-  ip -o addr show lo | grep -q 'inet 127.0.0.1/8' || fail "127.0.0.1/8 not on lo"
-  ip -o link show lo | grep -q 'LOOPBACK,UP' || fail "lo not up"
+  grep -q 'inet 127.0.0.1/8' <<<"$(ip -o addr show lo)" || fail "127.0.0.1/8 not on lo"
+  grep -q 'LOOPBACK,UP' <<<"$(ip -o link show lo)" || fail "lo not up"
   for _ in $(seq 100); do [ -s "$WORK/pwd.out" ] && break; sleep 0.02; done
   [ "$(cat "$WORK/pwd.out" 2>/dev/null)" = "$WORK" ] || fail "child did not start in workdir"
   grep -q '"event":"loopback_verified"' "$WORK/console" || fail "no loopback_verified line"
@@ -112,20 +112,20 @@ sigterm)
   grep -q '"event":"children_stopped"' "$WORK/console" || fail "no children_stopped line"
   ;;
 check)
-  "$INIT_BIN" --help | grep -q 'never exits' || fail "--help"
+  grep -q 'never exits' <<<"$("$INIT_BIN" --help)" || fail "--help"
   printf 'child = a /bin/true\nconsole = off\n' > "$WORK/ok.conf"
   out=$("$INIT_BIN" --check --config "$WORK/ok.conf") || fail "--check on a valid file"
-  echo "$out" | grep -q '"ok":true' || fail "--check output: $out"
+  grep -q '"ok":true' <<<"$out" || fail "--check output: $out"
   printf 'child = a /bin/true\nconsole_buffer = 12\n' > "$WORK/bad.conf"
   rc=0; err=$("$INIT_BIN" --check --config "$WORK/bad.conf" 2>&1) || rc=$?
   [ "$rc" = 2 ] || fail "--check on a bad file exited $rc"
-  echo "$err" | grep -q 'line 2' || fail "error does not name line 2: $err"
-  echo "$err" | grep -q 'RT_CONFIG_VALUE' || fail "error does not name the code: $err"
+  grep -q 'line 2' <<<"$err" || fail "error does not name line 2: $err"
+  grep -q 'RT_CONFIG_VALUE' <<<"$err" || fail "error does not name the code: $err"
   rc=0; "$INIT_BIN" --check --no-such-key 1 2>/dev/null || rc=$?
   [ "$rc" = 2 ] || fail "unknown option exited $rc"
   rc=0; "$INIT_BIN" --check 2>/dev/null || rc=$?
   [ "$rc" = 2 ] || fail "no child: exited $rc"
-  "$INIT_BIN" --check --workdir /app --console off -- /bin/sleep 1 | grep -q '"name":"sleep"' ||
+  grep -q '"name":"sleep"' <<<"$("$INIT_BIN" --check --workdir /app --console off -- /bin/sleep 1)" ||
     fail "argv child"
   # Loopback failure is reported, not ignored: without CAP_NET_ADMIN.
   if command -v setpriv >/dev/null; then
@@ -212,7 +212,7 @@ rootfs)
   INIT_PID=$!
   PIDS+=("$INIT_PID")
   wait_http "$URL" 30000 || fail "teerexd in the staged rootfs did not answer /health"
-  curl -s "$URL" | grep -q '"status":"ok"' || fail "/health body"
+  grep -q '"status":"ok"' <<<"$(curl -s "$URL")" || fail "/health body"
   kill -TERM "$INIT_PID"
   rc=0; wait "$INIT_PID" || rc=$?
   [ "$rc" = 0 ] || fail "init exit $rc"

@@ -186,7 +186,7 @@ errors)
     [ "$rc" = 0 ] || fail "vsock listener exit $rc"
     note "vsock:any:6000 listener up and stopped cleanly"
   fi
-  "$PROXY_BIN" --help | grep -q 'vsock:auto' || fail "--help"
+  grep -q 'vsock:auto' <<<"$("$PROXY_BIN" --help)" || fail "--help"
   ;;
 stall)
   # A target that never reads, says "bye" and half-closes; the client sends
@@ -227,9 +227,9 @@ teerexd)
       -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:4000/prove)"
   done
   note "POST /prove x12 from 10.9.8.7: $codes"
-  echo "$codes" | grep -q 429 || fail "no 429 for one client IP behind the proxy"
+  grep -q 429 <<<"$codes" || fail "no 429 for one client IP behind the proxy"
   # teerexd saw the address carried by the PROXY v2 header, not the proxy's.
-  grep '"event":"rate_limited"' "$WORK/teerexd.log" | grep -q '"client":"10.9.8.7"' ||
+  grep -q '"client":"10.9.8.7"' <<<"$(grep '"event":"rate_limited"' "$WORK/teerexd.log")" ||
     fail "client IP 10.9.8.7 not in teerexd's rate_limited log line"
   n429=$(echo "$codes" | tr ' ' '\n' | grep -c 429 || true)
   [ "$n429" = 2 ] || fail "expected exactly requests 11 and 12 limited (10 per window), got $n429"

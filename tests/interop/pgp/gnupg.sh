@@ -15,7 +15,7 @@ export GNUPGHOME="$work/home"
 mkdir -m 700 "$GNUPGHOME"
 "$tool" pubkey >"$work/key.asc"
 gpg --batch --quiet --import "$work/key.asc" 2>/dev/null
-gpg --batch --with-colons --list-keys TEE-Rex | grep -q '^sub:.*:18:' || { echo "FAIL: gpg did not import the ECDH subkey"; exit 1; }
+grep -q '^sub:.*:18:' <<<"$(gpg --batch --with-colons --list-keys TEE-Rex)" || { echo "FAIL: gpg did not import the ECDH subkey"; exit 1; }
 
 passed=0 failed=0
 one() { # size, gpg options...
