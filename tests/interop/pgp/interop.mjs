@@ -18,38 +18,14 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setup } from './harness.mjs';
 
-let openpgp;
-try {
-  openpgp = await import('openpgp');
-} catch (e) {
-  console.log(`SKIP: openpgp.js not installed under tests/interop/node_modules (${e.message})`);
-  process.exit(77);
-}
-
-const tool = process.argv[2];
-if (!tool || !fs.existsSync(tool)) {
-  console.error('usage: node interop.mjs PATH/TO/pgp_tool');
-  process.exit(2);
-}
+const { openpgp, tool, dir, check, run, finish } = await setup('interop');
 const small = process.env.TR_PGP_SMALL === '1' || /asan|valgrind/.test(tool);
 const BIG = small ? 4 * 1024 * 1024 + 3 : 16 * 1024 * 1024;
 const SIZES = [0, 1, 65535, 1024 * 1024 + 1, BIG];
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgp-interop-'));
-let passed = 0, failed = 0;
 
-function check(ok, what) {
-  if (ok) passed++;
-  else {
-    failed++;
-    console.error(`FAIL ${what}`);
-  }
-}
 
-function run(args) {
-  const r = spawnSync(tool, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return { code: r.status, out: (r.stdout || '').trim(), err: (r.stderr || '').trim() };
-}
 
 // Compressible but not trivial: a repeating pattern with a random seasoning.
 function payload(n, compressible) {
@@ -225,6 +201,4 @@ for (const size of SIZES) {
   }
 }
 
-fs.rmSync(dir, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

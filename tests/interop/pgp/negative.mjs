@@ -12,21 +12,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setup } from './harness.mjs';
 
-let openpgp;
-try {
-  openpgp = await import('openpgp');
-} catch (e) {
-  console.log(`SKIP: openpgp.js not installed under tests/interop/node_modules (${e.message})`);
-  process.exit(77);
-}
-const tool = process.argv[2];
-if (!tool || !fs.existsSync(tool)) {
-  console.error('usage: node negative.mjs PATH/TO/pgp_tool');
-  process.exit(2);
-}
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgp-negative-'));
-let passed = 0, failed = 0;
+const { openpgp, tool, dir, counts, finish } = await setup('negative');
 
 function runBatch(name, msg, lines) {
   const m = path.join(dir, `${name}.pgp`), s = path.join(dir, `${name}.spec`);
@@ -35,10 +23,10 @@ function runBatch(name, msg, lines) {
   const r = spawnSync(tool, ['batch', m, s], { encoding: 'utf8', maxBuffer: 16 << 20 });
   const out = (r.stdout || '').trim();
   if (r.status === 0) {
-    passed++;
+    counts.passed++;
     console.log(`${name}: ${out.split('\n').pop()}`);
   } else {
-    failed++;
+    counts.failed++;
     console.error(`FAIL ${name}:\n${out}\n${r.stderr || ''}`);
   }
 }
@@ -168,6 +156,4 @@ const bomb = await enc({ plain: zeros, extra: { config: { preferredCompressionAl
 runBatch('zip-bomb', bomb, ['max 1048576 PGP_PLAINTEXT_LIMIT', 'max 8388607 PGP_PLAINTEXT_LIMIT']);
 runBatch('over-cap', v2, ['max 2999 PGP_PLAINTEXT_LIMIT', 'max 1 PGP_PLAINTEXT_LIMIT']);
 
-fs.rmSync(dir, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

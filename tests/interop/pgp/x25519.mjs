@@ -15,34 +15,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setup } from './harness.mjs';
 
-let openpgp;
-try {
-  openpgp = await import('openpgp');
-} catch (e) {
-  console.log(`SKIP: openpgp.js not installed under tests/interop/node_modules (${e.message})`);
-  process.exit(77);
-}
-const tool = process.argv[2];
-if (!tool || !fs.existsSync(tool)) {
-  console.error('usage: node x25519.mjs PATH/TO/pgp_tool');
-  process.exit(2);
-}
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgp-x25519-'));
-let passed = 0, failed = 0;
+const { openpgp, tool, dir, check, run, finish } = await setup('x25519');
 
-function check(ok, what) {
-  if (ok) passed++;
-  else {
-    failed++;
-    console.error(`FAIL ${what}`);
-  }
-}
 
-function run(args) {
-  const r = spawnSync(tool, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return { code: r.status, out: (r.stdout || '').trim(), err: (r.stderr || '').trim() };
-}
 
 function packetVersions(message) {
   return message.packets.map(p => `${p.constructor.tag}:${p.version}`).join(',');
@@ -167,6 +144,4 @@ if (sample) {
   }
 }
 
-fs.rmSync(dir, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();
