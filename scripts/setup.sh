@@ -9,7 +9,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   clang libclang-rt-14-dev llvm valgrind clang-format
   libssl-dev openssl libcbor-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev
-  gnupg haproxy wrk cpio shellcheck python3 curl iproute2 util-linux procps hyperfine jq file bc
+  gnupg haproxy wrk cpio shellcheck python3 curl iproute2 util-linux procps hyperfine jq file bc prometheus
 )
 
 SUDO=""

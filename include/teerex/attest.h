@@ -28,7 +28,7 @@
 #include "teerex/limits.h"
 
 /* Failure classes, in exit-code order: `teerex attest verify` exits with
- * 10 + class (INVALID_COSE = 10 ... BB_VERSION_MISMATCH = 18). */
+ * 10 + class (INVALID_COSE = 10 ... BB_VERSION_MISMATCH = 18, DEBUG_MODE = 19). */
 enum attest_class {
     ATTEST_CLASS_NONE = -1, /* success, or not an attestation failure */
     ATTEST_CLASS_INVALID_COSE = 0,
@@ -40,6 +40,7 @@ enum attest_class {
     ATTEST_CLASS_NONCE_MISMATCH,
     ATTEST_CLASS_MISSING_KEY,
     ATTEST_CLASS_BB_VERSION_MISMATCH,
+    ATTEST_CLASS_DEBUG_MODE, /* all-zero PCR0: an enclave started with --debug-mode */
     ATTEST_CLASS_COUNT
 };
 /* Class of a TR_ERR_ATTEST_* code; ATTEST_CLASS_NONE for other codes. */
@@ -80,6 +81,10 @@ struct attest_expect {
     bool require_public_key;   /* MISSING_KEY when public_key is null/empty */
     const uint8_t *public_key; /* when non-NULL, the attested key must equal it */
     size_t public_key_len;
+    /* DEBUG_MODE when PCR0 is all zeros: AWS zeroes the PCRs of an enclave
+     * started with --debug-mode, whose memory the parent can read (console,
+     * debugger), so such a document vouches for no code at all. */
+    bool refuse_debug_mode;
 };
 #define ATTEST_EXPECT_INIT                                                                         \
     {                                                                                              \

@@ -24,6 +24,7 @@ enum attest_class attest_class_of(int32_t err)
     case TR_ERR_ATTEST_MISSING_KEY:
     case TR_ERR_ATTEST_KEY_MISMATCH: return ATTEST_CLASS_MISSING_KEY;
     case TR_ERR_ATTEST_BB_VERSION_MISMATCH: return ATTEST_CLASS_BB_VERSION_MISMATCH;
+    case TR_ERR_ATTEST_DEBUG_MODE: return ATTEST_CLASS_DEBUG_MODE;
     default: return ATTEST_CLASS_NONE;
     }
 }
@@ -32,7 +33,7 @@ const char *attest_class_name(enum attest_class cls)
 {
     static const char *const names[ATTEST_CLASS_COUNT] = {
         "INVALID_COSE", "INVALID_DOCUMENT", "CHAIN_FAILED", "SIGNATURE_FAILED",    "EXPIRED",
-        "PCR_MISMATCH", "NONCE_MISMATCH",   "MISSING_KEY",  "BB_VERSION_MISMATCH",
+        "PCR_MISMATCH", "NONCE_MISMATCH",   "MISSING_KEY",  "BB_VERSION_MISMATCH", "DEBUG_MODE",
     };
     if (cls < 0 || cls >= ATTEST_CLASS_COUNT)
         return "NONE";
@@ -164,8 +165,24 @@ static tr_result check_fresh(const struct attest_expect *exp, struct attest_resu
     return TR_SUCCESS;
 }
 
+/* A debug-mode enclave reports every PCR as zeros (PCR0 is always present). */
+static bool debug_mode(const struct attest_result *out)
+{
+    if (!(out->pcr_mask & 1u))
+        return false;
+    uint8_t acc = 0;
+    for (size_t i = 0; i < out->pcr_len[0]; i++)
+        acc |= out->pcrs[0][i];
+    return acc == 0;
+}
+
 static tr_result check_pcrs(const struct attest_expect *exp, struct attest_result *out)
 {
+    if (exp->refuse_debug_mode && debug_mode(out)) {
+        attest_detail(out, "PCR0 is all zeros: the enclave runs in debug mode (nitro-cli "
+                           "--debug-mode); refused unless debug mode is explicitly allowed");
+        TR_BAIL(TR_ERR_ATTEST_DEBUG_MODE);
+    }
     for (size_t i = 0; i < exp->n_pcrs; i++) {
         const struct attest_pcr_expect *e = &exp->pcrs[i];
         TR_ENSURE(e->index < ATTEST_MAX_PCRS && (e->len == 32 || e->len == 48 || e->len == 64),

@@ -82,6 +82,28 @@ static json_t *result_json(const struct attest_result *r, int32_t err, int code,
     return j;
 }
 
+bool cli_attest_is_debug(const struct attest_result *r)
+{
+    if (!(r->pcr_mask & 1u))
+        return false;
+    for (size_t i = 0; i < r->pcr_len[0]; i++) {
+        if (r->pcrs[0][i] != 0)
+            return false;
+    }
+    return true;
+}
+
+void cli_attest_warn_unpinned(const struct attest_result *r, size_t n_pcrs)
+{
+    if (cli_attest_is_debug(r))
+        fprintf(stderr, "WARNING: DEBUG-MODE ENCLAVE (all-zero PCRs): the host can read its "
+                        "memory; accepted only because --allow-debug-mode was given.\n");
+    if (n_pcrs == 0)
+        fprintf(stderr, "WARNING: NO PCR PINNED: this proves that *some* Nitro enclave made the "
+                        "document, not which code runs in it. Pass --pcr 0=<PCR0> (or 2=<PCR2>) "
+                        "from the release's pcrs.json.\n");
+}
+
 void cli_attest_print_error(int32_t err)
 {
     enum attest_class cls = attest_class_of(err);

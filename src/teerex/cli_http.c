@@ -108,6 +108,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     if (header_is(p, len, "HTTP/")) { /* a new response (e.g. after 100 Continue) */
         x->resp->request_id[0] = 0;
         x->resp->decrypt_ms = x->resp->prove_ms = -1;
+        x->resp->prover_version[0] = 0;
+    } else if (header_is(p, len, "x-prover-version:")) {
+        header_value(p, len, strlen("x-prover-version:"), x->resp->prover_version,
+                     sizeof(x->resp->prover_version));
+        for (char *q = x->resp->prover_version; *q; q++) {
+            if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+                *q = '?'; /* printed to a terminal: no control bytes */
+        }
     } else if (header_is(p, len, "x-request-id:")) {
         header_value(p, len, strlen("x-request-id:"), x->resp->request_id,
                      sizeof(x->resp->request_id));

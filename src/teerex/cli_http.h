@@ -24,14 +24,15 @@ struct cli_http_opts {
 };
 
 struct cli_http_response {
-    long status;         /* HTTP status, 0 when no response arrived */
-    struct tr_buf body;  /* response body (NUL-terminated, not counted) */
-    char request_id[96]; /* X-Request-Id, "" if absent */
-    long decrypt_ms;     /* x-decrypt-duration-ms, -1 if absent */
-    long prove_ms;       /* x-prove-duration-ms, -1 if absent */
-    double transmit_s;   /* connect + upload */
-    double wait_s;       /* upload done -> first response byte */
-    double receive_s;    /* first response byte -> done */
+    long status;              /* HTTP status, 0 when no response arrived */
+    struct tr_buf body;       /* response body (NUL-terminated, not counted) */
+    char request_id[96];      /* X-Request-Id, "" if absent */
+    long decrypt_ms;          /* x-decrypt-duration-ms, -1 if absent */
+    long prove_ms;            /* x-prove-duration-ms, -1 if absent */
+    char prover_version[128]; /* x-prover-version, "" if absent */
+    double transmit_s;        /* connect + upload */
+    double wait_s;            /* upload done -> first response byte */
+    double receive_s;         /* first response byte -> done */
     double total_s;
     uint64_t uploaded;
     char error[256]; /* libcurl's message on a network failure */

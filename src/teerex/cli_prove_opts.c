@@ -30,7 +30,11 @@ static void usage(FILE *f)
             "  --aztec-version V      prover version to use (x-aztec-version header)\n"
             "  --scheme S             chonk (default) or ultra_honk (x-prover-scheme header)\n"
             "  --require-attestation  refuse a server in standard mode (no attestation)\n"
-            "  --pcr N=HEX            expected PCR N (repeatable)\n"
+            "  --pcr N=HEX            expected PCR N (repeatable); without it a loud warning:\n"
+            "                         any enclave image would pass\n"
+            "  --allow-debug-mode     accept an all-zero PCR0 (an enclave started with\n"
+            "                         --debug-mode: the host can read its memory); refused\n"
+            "                         by default (exit 19)\n"
             "  --expect-bb V=SHA256   the attested prover list must hold version V with this\n"
             "                         SHA-256 (repeatable)\n"
             "  --root PEM             trust this root certificate instead of the pinned AWS\n"
@@ -51,7 +55,10 @@ static void usage(FILE *f)
             "  5 server not attested (standard mode under --require-attestation)\n"
             "  10+class attestation failed: 10 invalid COSE, 11 invalid document,\n"
             "  12 chain, 13 signature, 14 expired/stale, 15 PCR mismatch, 16 nonce mismatch,\n"
-            "  17 missing or mismatching key, 18 bb version mismatch\n");
+            "  17 missing or mismatching key, 18 bb version mismatch, 19 debug-mode enclave\n"
+            "\n"
+            "On a server error the answer's `error` and `detail` are printed, with the\n"
+            "request id; on success the prover version the server used (x-prover-version).\n");
 }
 
 enum {
@@ -66,6 +73,7 @@ enum {
     OPT_ROOT,
     OPT_MAXAGE,
     OPT_JSON,
+    OPT_DEBUG,
     OPT_HELP
 };
 
@@ -81,6 +89,7 @@ static const struct option LONG_OPTS[] = {
     {"root", required_argument, NULL, OPT_ROOT},
     {"max-age", required_argument, NULL, OPT_MAXAGE},
     {"json", no_argument, NULL, OPT_JSON},
+    {"allow-debug-mode", no_argument, NULL, OPT_DEBUG},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -186,6 +195,7 @@ int prove_opts_parse(int argc, char **argv, struct prove_opts *o)
                 return bad("--max-age", optarg);
             break;
         case OPT_JSON: o->json = true; break;
+        case OPT_DEBUG: o->session.allow_debug_mode = true; break;
         case OPT_HELP:
         case 'h': usage(stdout); return TEEREX_EXIT_OK;
         default:

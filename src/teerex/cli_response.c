@@ -145,7 +145,8 @@ static void copy_printable(const char *s, size_t n, char *out, size_t out_size)
     out[k] = 0;
 }
 
-void cli_parse_error(const uint8_t *body, size_t len, char *out, size_t out_size)
+static void string_member(const uint8_t *body, size_t len, const char *name, char *out,
+                          size_t out_size)
 {
     if (out_size == 0)
         return;
@@ -153,10 +154,20 @@ void cli_parse_error(const uint8_t *body, size_t len, char *out, size_t out_size
     json_t *j = load_object(body, len);
     if (!j)
         return;
-    json_t *e = json_object_get(j, "error");
+    json_t *e = json_object_get(j, name);
     if (json_is_string(e))
         copy_printable(json_string_value(e), json_string_length(e), out, out_size);
     json_decref(j);
+}
+
+void cli_parse_error(const uint8_t *body, size_t len, char *out, size_t out_size)
+{
+    string_member(body, len, "error", out, out_size);
+}
+
+void cli_parse_error_detail(const uint8_t *body, size_t len, char *out, size_t out_size)
+{
+    string_member(body, len, "detail", out, out_size);
 }
 
 tr_result cli_parse_health(const uint8_t *body, size_t len, struct cli_health *out)
@@ -165,24 +176,45 @@ tr_result cli_parse_health(const uint8_t *body, size_t len, struct cli_health *o
     out->api_version = -1;
     json_t *j = load_object(body, len);
     TR_ENSURE(j != NULL, TR_ERR_CLIENT_BAD_RESPONSE);
-    const char *status = json_string_value(json_object_get(j, "status"));
-    out->ok = status && strcmp(status, "ok") == 0;
+    json_t *st = json_object_get(j, "status");
+    if (json_is_string(st)) {
+        copy_printable(json_string_value(st), json_string_length(st), out->status,
+                       sizeof(out->status));
+        out->ok = strcmp(json_string_value(st), "ok") == 0;
+    }
+    json_t *why = json_object_get(j, "reasons");
+    size_t i, k = 0;
+    json_t *v;
+    json_array_foreach(why, i, v)
+    {
+        const char *s = json_string_value(v);
+        size_t room = sizeof(out->reasons) - k;
+        if (!s || room < 4)
+            continue;
+        if (k) {
+            memcpy(out->reasons + k, "; ", 3);
+            k += 2;
+            room -= 2;
+        }
+        copy_printable(s, json_string_length(v), out->reasons + k, room);
+        k += strlen(out->reasons + k);
+    }
     json_t *api = json_object_get(j, "api_version");
     if (json_is_integer(api))
         out->api_version = (long)json_integer_value(api);
     json_t *vs = json_object_get(j, "available_versions");
-    size_t i, k = 0;
-    json_t *v;
+    k = 0;
     json_array_foreach(vs, i, v)
     {
         const char *s = json_string_value(v);
-        if (!s)
+        if (!s || out->n_names == CLI_HEALTH_MAX_VERSIONS)
             continue;
-        char one[TR_MAX_VERSION_LEN + 1];
-        copy_printable(s, json_string_length(v), one, sizeof(one));
+        char *one = out->names[out->n_names];
+        copy_printable(s, json_string_length(v), one, sizeof(out->names[0]));
+        out->n_names++;
         int w = snprintf(out->versions + k, sizeof(out->versions) - k, "%s%s", k ? "," : "", one);
         if (w < 0 || (size_t)w >= sizeof(out->versions) - k)
-            break;
+            continue;
         k += (size_t)w;
     }
     json_decref(j);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "teerex/buf.h"
+#include "teerex/limits.h"
 
 enum cli_mode { CLI_MODE_STANDARD = 1, CLI_MODE_NITRO = 2 };
 
@@ -38,11 +39,18 @@ TR_RESULT cli_parse_proof(const uint8_t *body, size_t len, struct cli_proof *out
 /* {"error":"<message>", ...}: copies the message (truncated, control
  * characters replaced) into out; "" when the body is not such an object. */
 void cli_parse_error(const uint8_t *body, size_t len, char *out, size_t out_size);
+/* Same for the answer's "detail" (why a proof failed: timeout, prover exit...). */
+void cli_parse_error_detail(const uint8_t *body, size_t len, char *out, size_t out_size);
 
+#define CLI_HEALTH_MAX_VERSIONS 64
 struct cli_health {
     int ok;             /* status == "ok" */
+    char status[32];    /* the status text ("ok", "not_ready", "draining"), "" if absent */
+    char reasons[512];  /* "reasons" joined with "; " (why not ready), "" if none */
     long api_version;   /* -1 if absent */
     char versions[512]; /* available_versions joined with ',' (truncated) */
+    size_t n_names;     /* the same, one by one (at most CLI_HEALTH_MAX_VERSIONS) */
+    char names[CLI_HEALTH_MAX_VERSIONS][TR_MAX_VERSION_LEN + 1];
 };
 TR_RESULT cli_parse_health(const uint8_t *body, size_t len, struct cli_health *out);
 

@@ -4,6 +4,7 @@
 
 #include <openssl/rand.h>
 
+#include "cli_attest_out.h"
 #include "cli_session.h"
 #include "teerex/codec.h"
 #include "teerex/limits.h"
@@ -37,6 +38,7 @@ static tr_result verify_nitro(const struct cli_session_opts *o, const struct cli
     exp.extra_root_pem = o->root_pem;
     exp.only_extra_root = o->root_pem != NULL;
     exp.require_public_key = true;
+    exp.refuse_debug_mode = !o->allow_debug_mode;
     /* The key served as JSON must be the attested one, byte for byte. */
     exp.public_key = a->public_key.data;
     exp.public_key_len = a->public_key.len;
@@ -47,6 +49,7 @@ static tr_result verify_nitro(const struct cli_session_opts *o, const struct cli
     s->verify_ms = (cli_now() - t0) * 1000.0;
     snprintf(s->detail, sizeof(s->detail), "%s", ar.detail);
     if (tr_ok(res)) {
+        s->debug_mode = cli_attest_is_debug(&ar);
         snprintf(s->module_id, sizeof(s->module_id), "%s", ar.module_id);
         if ((ar.pcr_mask & 1u) && ar.pcr_len[0] <= 64)
             tr_hex_to_str(ar.pcrs[0], ar.pcr_len[0], s->pcr0);
@@ -112,6 +115,14 @@ tr_result cli_session_attest(const struct cli_session_opts *o, struct cli_report
         TR_TRY(pgp_pubkey_parse_armored((const char *)a.public_key.data, a.public_key.len, &s->pk));
     } else {
         TR_TRY(verify_nitro(o, &a, nonce, s));
+        if (s->debug_mode)
+            cli_report_note(rep, "WARNING: DEBUG-MODE ENCLAVE (all-zero PCRs): the host can read "
+                                 "its memory, and with it your input; accepted only because "
+                                 "--allow-debug-mode was given");
+        if (o->n_pcrs == 0)
+            cli_report_note(rep, "WARNING: NO PCR PINNED: the attestation proves that *some* "
+                                 "Nitro enclave holds the key, not which code runs in it. Pass "
+                                 "--pcr 0=<PCR0> (or 2=<PCR2>) from the release's pcrs.json");
     }
     cli_report_phase(rep, "fetch-attestation", (cli_now() - t0) * 1000.0);
 out:

@@ -21,8 +21,9 @@ struct cli_session_opts {
     size_t n_pcrs;
     const struct attest_bb_expect *bb;
     size_t n_bb;
-    const char *root_pem; /* --root file contents: trusted instead of the AWS root */
-    uint64_t max_age_ms;  /* 0: default (5 min) */
+    const char *root_pem;  /* --root file contents: trusted instead of the AWS root */
+    uint64_t max_age_ms;   /* 0: default (5 min) */
+    bool allow_debug_mode; /* accept an all-zero PCR0 (debug-mode enclave) */
     struct cli_http_opts http;
 };
 
@@ -34,6 +35,7 @@ struct cli_session {
     double fetch_ms;  /* GET /attestation */
     double verify_ms; /* attest_verify */
     char detail[256]; /* attest_verify's reason on failure */
+    bool debug_mode;  /* the verified document had an all-zero PCR0 */
 };
 
 void cli_session_init(struct cli_session *s);

@@ -41,6 +41,9 @@ static void usage(FILE *f)
                "                        emulator's NSM_EMU_DIR/root.pem)\n"
                "  --expect-bb V=SHA256  expect prover version V with this SHA-256 in user_data\n"
                "  --require-key         fail when the document carries no public_key\n"
+               "  --allow-debug-mode    accept an all-zero PCR0 (an enclave started with\n"
+               "                        --debug-mode, whose memory the host can read);\n"
+               "                        refused by default\n"
                "  --json                print the result as JSON\n"
                "\n"
                "exit codes: 0 every check passed, 1 other failure, 2 usage, 3 network,\n"
@@ -48,7 +51,11 @@ static void usage(FILE *f)
                "  10 INVALID_COSE        11 INVALID_DOCUMENT   12 CHAIN_FAILED\n"
                "  13 SIGNATURE_FAILED    14 EXPIRED (certificate validity or max age)\n"
                "  15 PCR_MISMATCH        16 NONCE_MISMATCH     17 MISSING_KEY (absent or\n"
-               "  not the served key)    18 BB_VERSION_MISMATCH\n");
+               "  not the served key)    18 BB_VERSION_MISMATCH  19 DEBUG_MODE (all-zero PCRs)\n"
+               "\n"
+               "Without --pcr, verify only proves that *some* Nitro enclave made the document,\n"
+               "not which code runs in it: a loud warning says so. Pin PCR0 (or PCR2) from the\n"
+               "release's pcrs.json (docs/VERIFY.md).\n");
 }
 
 struct attest_opts {
@@ -136,6 +143,9 @@ static int parse_opts(int argc, char **argv, struct attest_opts *o)
             continue;
         } else if (strcmp(a, "--require-key") == 0 && o->verify) {
             o->exp.require_public_key = true;
+            continue;
+        } else if (strcmp(a, "--allow-debug-mode") == 0 && o->verify) {
+            o->exp.refuse_debug_mode = false;
             continue;
         } else if (a[0] == '-' && a[1] == '-' && o->verify && v == NULL) {
             return bad_usage("%s needs a value", a);
@@ -285,6 +295,7 @@ int cmd_attest(int argc, char **argv)
         return bad_usage("unknown subcommand '%s' (verify or show)", argv[1]);
     o.exp.pcrs = o.pcrs;
     o.exp.bb = o.bb;
+    o.exp.refuse_debug_mode = true;
     tr_buf_init(&o.nonce, TR_NSM_MAX_NONCE);
     tr_buf_init(&o.root, 64 * 1024);
     struct cli_attestation att;
@@ -316,6 +327,8 @@ int cmd_attest(int argc, char **argv)
     else
         res = attest_doc_decode(att.document.data, att.document.len, &r);
     code = tr_ok(res) ? TEEREX_EXIT_OK : cli_exit_code(res.err);
+    if (o.verify && tr_ok(res))
+        cli_attest_warn_unpinned(&r, o.exp.n_pcrs);
     cli_attest_print(&r, res.err, code, o.verify, o.json);
 done:
     attest_result_free(&r);

@@ -23,7 +23,8 @@ static void usage(FILE *f)
                "  TEEREX_LOCAL_ADDRESS   source address to connect from\n"
                "\n"
                "exit codes: 0 healthy, 2 usage, 3 network, 4 not healthy (non-200 status,\n"
-               "            status other than \"ok\", or a malformed answer)\n");
+               "            status other than \"ok\" such as \"not_ready\" or \"draining\",\n"
+               "            with the server's reasons, or a malformed answer)\n");
 }
 
 static const struct option LONG_OPTS[] = {
@@ -85,10 +86,15 @@ int cmd_health(int argc, char **argv)
         res = check(base, &http, &resp, &h, &ms);
     int code = tr_ok(res) ? TEEREX_EXIT_OK : cli_exit_code(res.err);
     if (json) {
+        json_t *names = json_array();
+        for (size_t i = 0; i < h.n_names; i++)
+            json_array_append_new(names, json_string(h.names[i]));
         json_t *j =
-            json_pack("{s:b,s:s,s:I,s:f,s:I,s:s,s:i}", "ok", tr_ok(res), "url", base, "status",
-                      (json_int_t)resp.status, "ms", ms, "api_version", (json_int_t)h.api_version,
-                      "available_versions", h.versions, "exit", code);
+            json_pack("{s:b,s:s,s:I,s:s,s:f,s:I,s:o,s:i}", "ok", tr_ok(res), "url", base, "status",
+                      (json_int_t)resp.status, "server_status", h.status, "ms", ms, "api_version",
+                      (json_int_t)h.api_version, "available_versions", names, "exit", code);
+        if (h.reasons[0])
+            json_object_set_new(j, "reasons", json_string(h.reasons));
         if (!tr_ok(res))
             json_object_set_new(j, "error", json_string(tr_err_name(res.err)));
         if (!tr_ok(res) && resp.error[0])
@@ -101,6 +107,9 @@ int cmd_health(int argc, char **argv)
                h.versions, ms);
     } else if (res.err == TR_ERR_CLIENT_NETWORK) {
         fprintf(stderr, "%s: unreachable: %s\n", base, resp.error);
+    } else if (res.err == TR_ERR_CLIENT_UNHEALTHY) {
+        fprintf(stderr, "%s: NOT healthy: status \"%s\"%s%s\n", base, h.status,
+                h.reasons[0] ? ": " : "", h.reasons);
     } else {
         fprintf(stderr, "%s: NOT healthy: HTTP %ld, %s\n", base, resp.status, tr_err_desc(res.err));
     }

@@ -24,6 +24,7 @@ struct outcome {
     int attempts;
     int reattested;
     char server_error[200];
+    char server_detail[300];
     char bb_dir[4200];
 };
 
@@ -106,8 +107,12 @@ static tr_result run(const struct prove_opts *o, struct cli_report *rep, struct 
                 break;
             cli_parse_error(oc->resp.body.data, oc->resp.body.len, oc->server_error,
                             sizeof(oc->server_error));
-            cli_report_note(rep, "POST /prove: HTTP %ld %s (request %s)", oc->resp.status,
-                            oc->server_error, oc->resp.request_id[0] ? oc->resp.request_id : "-");
+            cli_parse_error_detail(oc->resp.body.data, oc->resp.body.len, oc->server_detail,
+                                   sizeof(oc->server_detail));
+            cli_report_note(rep, "POST /prove: HTTP %ld %s%s%s (request %s%s%s)", oc->resp.status,
+                            oc->server_error, oc->server_detail[0] ? ": " : "", oc->server_detail,
+                            oc->resp.request_id[0] ? oc->resp.request_id : "-",
+                            oc->resp.prover_version[0] ? ", prover " : "", oc->resp.prover_version);
             if (oc->resp.status >= 500) {
                 retry = 1;
             } else if (oc->resp.status == 400 && is_decrypt_failure(oc->server_error) &&
@@ -173,6 +178,8 @@ static void print_result(const struct prove_opts *o, const struct cli_report *re
             json_object_set_new(j, "proof_fields", json_integer(oc->proof.fields));
             json_object_set_new(j, "server_decrypt_ms", json_integer(oc->resp.decrypt_ms));
             json_object_set_new(j, "server_prove_ms", json_integer(oc->resp.prove_ms));
+            if (oc->resp.prover_version[0])
+                json_object_set_new(j, "prover_version", json_string(oc->resp.prover_version));
         } else {
             json_object_set_new(j, "error", json_string(tr_err_name(res.err)));
             json_object_set_new(j, "message", json_string(tr_err_desc(res.err)));
@@ -180,6 +187,8 @@ static void print_result(const struct prove_opts *o, const struct cli_report *re
                 json_object_set_new(j, "detail", json_string(s->detail));
             if (oc->server_error[0])
                 json_object_set_new(j, "server_error", json_string(oc->server_error));
+            if (oc->server_detail[0])
+                json_object_set_new(j, "server_detail", json_string(oc->server_detail));
         }
         json_dumpf(j, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
         fputc('\n', stdout);
@@ -189,6 +198,10 @@ static void print_result(const struct prove_opts *o, const struct cli_report *re
     if (!tr_ok(res)) {
         fprintf(stderr, "teerex prove: %s: %s%s%s\n", tr_err_name(res.err), tr_err_desc(res.err),
                 s->detail[0] ? " - " : "", s->detail);
+        if (oc->server_error[0])
+            fprintf(stderr, "server said: HTTP %ld %s%s%s (request %s)\n", oc->resp.status,
+                    oc->server_error, oc->server_detail[0] ? ": " : "", oc->server_detail,
+                    oc->resp.request_id[0] ? oc->resp.request_id : "-");
         return;
     }
     if (s->mode == CLI_MODE_NITRO)
@@ -198,7 +211,8 @@ static void print_result(const struct prove_opts *o, const struct cli_report *re
     if (oc->bb_dir[0])
         printf("bb files (proof, vk, public_inputs) in %s\n", oc->bb_dir);
     if (oc->resp.prove_ms >= 0)
-        printf("server: decrypt %ld ms, prove %ld ms\n", oc->resp.decrypt_ms, oc->resp.prove_ms);
+        printf("server: decrypt %ld ms, prove %ld ms%s%s\n", oc->resp.decrypt_ms, oc->resp.prove_ms,
+               oc->resp.prover_version[0] ? ", prover " : "", oc->resp.prover_version);
 }
 
 int cmd_prove(int argc, char **argv)

@@ -163,6 +163,11 @@ TR_RESULT attest_nitro_create(const char *tee_mode, struct attest_provider **out
     if (emulated) {
         struct nsm_emu_config cfg;
         nsm_emu_config_from_env(&cfg);
+        /* An all-zero PCR0 is what a debug-mode enclave reports, and clients
+         * refuse it: unless told otherwise, PCR0 measures this binary, as the
+         * demo does (NSM_EMU_PCRS, when set, decides every value itself). */
+        if (cfg.pcr_config == NULL && cfg.pcr_files[0] == NULL)
+            cfg.pcr_files[0] = "/proc/self/exe";
         res = nsm_emu_new(&cfg, &n->emu);
         if (!tr_ok(res)) {
             tr_log_result(TR_LOG_ERROR, "nsm_emulator_failed", res);

@@ -94,12 +94,13 @@ void config_print_help(const char *prog)
            "nitro-emulated: the emulator's test PKI (root.pem for clients)"
            " [$TMPDIR/teerex-nsm-emu]",
            "NSM_EMU_PCRS", "nitro-emulated: file of 'INDEX HEX' lines setting PCRs",
-           "NSM_EMU_PCR{0,1,2}_FILE", "nitro-emulated: PCR n = SHA-384 of that file");
+           "NSM_EMU_PCR{0,1,2}_FILE",
+           "nitro-emulated: PCR n = SHA-384 of that file (PCR0 default: teerexd itself)");
     printf("  TEE_MODE=nitro-emulated is for tests and demos only: its documents chain to a\n"
            "  locally generated root that no verifier trusts unless given it explicitly.\n");
     printf("\nExit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure,\n"
-           "  2 usage or configuration error, 3 TEE mode unavailable (e.g. nitro without NSM),\n"
-           "  4 listener could not be opened.\n"
+           "  2 usage or configuration error (unknown --NAME, bad value, unknown TEE_MODE),\n"
+           "  3 TEE mode unavailable (e.g. nitro without NSM), 4 listener could not be opened.\n"
            "Signals: SIGTERM/SIGINT stop accepting and drain (SHUTDOWN_GRACE); SIGHUP rescans "
            "BB_VERSIONS_DIR.\n");
 }
@@ -114,6 +115,18 @@ static const char *lookup(const char *name, int argc, char **argv)
             v = a + 3 + nl;
     }
     return v;
+}
+
+/* "NAME=value" where NAME is in the table (a typo must not start a server
+ * with a default it did not mean). */
+static bool known_option(const char *arg)
+{
+    size_t n = (size_t)(strchr(arg, '=') - arg);
+    for (size_t i = 0; i < sizeof(OPTS) / sizeof(OPTS[0]); i++) {
+        if (strlen(OPTS[i].name) == n && strncmp(OPTS[i].name, arg, n) == 0)
+            return true;
+    }
+    return false;
 }
 
 static TR_RESULT set_str(char *dst, size_t cap, const char *v, const char *name)
@@ -147,7 +160,7 @@ tr_result config_load(int argc, char **argv, struct config *c)
 {
     memset(c, 0, sizeof(*c));
     for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "--", 2) != 0 || !strchr(argv[i], '=')) {
+        if (strncmp(argv[i], "--", 2) != 0 || !strchr(argv[i], '=') || !known_option(argv[i] + 2)) {
             fprintf(stderr, "teerexd: unknown argument %s (see --help)\n", argv[i]);
             TR_BAIL(TR_ERR_USAGE);
         }
@@ -196,6 +209,12 @@ tr_result config_load(int argc, char **argv, struct config *c)
             break;
         case K_LIST: TR_GUARD(parse_list(c, v)); break;
         }
+    }
+    if (strcmp(c->tee_mode, "standard") != 0 && strcmp(c->tee_mode, "nitro") != 0 &&
+        strcmp(c->tee_mode, "nitro-emulated") != 0) {
+        fprintf(stderr, "teerexd: TEE_MODE must be standard, nitro or nitro-emulated (got %s)\n",
+                c->tee_mode);
+        TR_BAIL(TR_ERR_USAGE);
     }
     if (c->listen[0] == '\0')
         snprintf(c->listen, sizeof(c->listen), "tcp:0.0.0.0:%s", port);

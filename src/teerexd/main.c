@@ -113,7 +113,7 @@ int main(int argc, char **argv)
         code = EXIT_LISTEN;
         goto out;
     }
-    tr_log(TR_LOG_INFO, "ready", "{s:s,s:s,s:s,s:i}", "tee_mode", s->attest->mode, "listen",
+    tr_log(TR_LOG_INFO, "ready", "{s:s,s:s,s:s,s:i}", "tee_mode", s->cfg.tee_mode, "listen",
            s->cfg.listen, "work_dir", s->work_parent, "pid", (int)getpid());
     for (;;) {
         int sig = 0;

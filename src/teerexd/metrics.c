@@ -113,15 +113,25 @@ tr_result metrics_render(unsigned queue_waiting, unsigned queue_active, struct t
                   "# TYPE teerexd_prove_active gauge\nteerexd_prove_active %u\n",
                   queue_active));
     TR_GUARD(line(
-        out, "# TYPE teerexd_decrypt_failures_total counter\nteerexd_decrypt_failures_total %llu\n",
+        out,
+        "# HELP teerexd_decrypt_failures_total POST /prove bodies that could not be decrypted.\n"
+        "# TYPE teerexd_decrypt_failures_total counter\nteerexd_decrypt_failures_total %llu\n",
         (unsigned long long)atomic_load(&decrypt_failures)));
+    TR_GUARD(
+        line(out,
+             "# HELP teerexd_prover_failures_total Prover runs that failed (exit, signal, timeout, "
+             "no proof).\n"
+             "# TYPE teerexd_prover_failures_total counter\nteerexd_prover_failures_total %llu\n",
+             (unsigned long long)atomic_load(&prover_failures)));
+    TR_GUARD(
+        line(out,
+             "# HELP teerexd_rate_limited_total POST /prove refused by the per-client rate limit.\n"
+             "# TYPE teerexd_rate_limited_total counter\nteerexd_rate_limited_total %llu\n",
+             (unsigned long long)atomic_load(&rate_limited)));
     TR_GUARD(line(
-        out, "# TYPE teerexd_prover_failures_total counter\nteerexd_prover_failures_total %llu\n",
-        (unsigned long long)atomic_load(&prover_failures)));
-    TR_GUARD(line(out,
-                  "# TYPE teerexd_rate_limited_total counter\nteerexd_rate_limited_total %llu\n",
-                  (unsigned long long)atomic_load(&rate_limited)));
-    TR_GUARD(line(out, "# TYPE teerexd_queue_full_total counter\nteerexd_queue_full_total %llu\n",
-                  (unsigned long long)atomic_load(&queue_full)));
+        out,
+        "# HELP teerexd_queue_full_total POST /prove refused because the prove queue was full.\n"
+        "# TYPE teerexd_queue_full_total counter\nteerexd_queue_full_total %llu\n",
+        (unsigned long long)atomic_load(&queue_full)));
     return TR_SUCCESS;
 }

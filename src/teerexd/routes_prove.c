@@ -140,10 +140,18 @@ static enum MHD_Result prover_error(struct MHD_Connection *c, struct request *rq
         return reply_error(c, rq, 503, "Server is shutting down");
     if (input_error)
         return reply_error(c, rq, 400, "Invalid prover input");
+    /* The reason and the prover's exit code help the client's operator; bb's
+     * own output stays in the server log (prove_failed above). */
+    char detail[200];
+    if (r.err == TR_ERR_PROVER_EXIT)
+        snprintf(detail, sizeof(detail), "%s (exit code %d)", tr_err_desc(r.err), po->exit_code);
+    else
+        snprintf(detail, sizeof(detail), "%s", tr_err_desc(r.err));
+    const char *hdrs[] = {"x-prover-version", label, NULL};
     return reply_json(c, rq, 500,
                       json_pack("{s:s,s:s,s:s}", "error", "Proof generation failed", "detail",
-                                tr_err_desc(r.err), "requestId", rq->id),
-                      NULL);
+                                detail, "requestId", rq->id),
+                      hdrs);
 }
 
 enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct request *rq)

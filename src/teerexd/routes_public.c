@@ -106,7 +106,7 @@ static enum MHD_Result health(struct server *s, struct MHD_Connection *c, struct
     prove_queue_stats(&s->queue, &waiting, &active);
     return reply_json(c, rq, 200,
                       json_pack("{s:s,s:i,s:o,s:s,s:b,s:{s:i,s:i}}", "status", "ok", "api_version",
-                                1, "available_versions", names, "tee_mode", s->attest->mode,
+                                1, "available_versions", names, "tee_mode", s->cfg.tee_mode,
                                 "default_prover", has_def, "queue", "waiting", (int)waiting,
                                 "active", (int)active),
                       NULL);

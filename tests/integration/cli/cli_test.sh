@@ -108,7 +108,7 @@ check "chonk refuses a directory" 2 prove --url "$(url ok)" --input "$W/circuit"
 # health
 check "health ok" 0 "${VG[@]}" "$CLI" health "$(url ok)"
 check "health json" 0 "$CLI" health "$(url ok)" --json
-expect "health json fields" 'grep -q "\"available_versions\":\"5.0.0\"" "$W/out"'
+expect "health json fields" 'grep -q "\"available_versions\":\[\"5.0.0\"\]" "$W/out"'
 check "health unhealthy" 4 "$CLI" health "$(url unhealthy)"
 check "health unreachable" 3 "$CLI" health http://127.0.0.1:1
 check "health usage" 2 "$CLI" health
@@ -131,8 +131,10 @@ h=$(openssl dgst -sha256 -binary "$in" | od -An -tx1 -v | tr -d ' \n')
 printf '%s%s' "$h" "$h" | sed 's/../\\x&/g' | xargs -0 printf > "$out/proof"
 FAKE
   chmod +x "$W/fake-bb"
-  mkdir -p "$W/emu" "$W/bbv/9.9.9"
+  mkdir -p "$W/emu" "$W/bbv/9.9.9" "$W/bbv/9.9.8"
   cp "$W/fake-bb" "$W/bbv/9.9.9/bb"
+  printf '#!/bin/sh\necho "fake bb: out of memory in sumcheck" >&2\nexit 3\n' >"$W/bbv/9.9.8/bb"
+  chmod +x "$W/bbv/9.9.8/bb"
   BBSHA=$(sha256sum <"$W/fake-bb" | cut -c1-64)
   NPORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   env LISTEN="tcp:127.0.0.1:$NPORT" TEE_MODE=nitro-emulated NSM_EMU_DIR="$W/emu" NSM_EMU_PCR0_FILE="$W/fake-bb" \
@@ -146,6 +148,14 @@ FAKE
   check "nitro ok" 0 prove --url "$NURL" --input "$W/input" --out "$W/n1" "${ROOT[@]}" \
     --require-attestation --pcr "0=$P0" --expect-bb "9.9.9=$BBSHA" --aztec-version 9.9.9 --json
   expect "nitro proof" 'proof_ok "$W/n1" && grep -q "\"pcr0\":\"$P0\"" "$W/out" && ! grep -q STANDARD "$W/err"'
+  expect "pinned: no warning, prover version shown" '! grep -q WARNING "$W/err" && grep -q "\"prover_version\":\"9.9.9\"" "$W/out"'
+  check "nitro: no --pcr" 0 prove --url "$NURL" --input "$W/input" --out "$W/n7" "${ROOT[@]}" --require-attestation
+  expect "no --pcr warns loudly" 'grep -q "WARNING: NO PCR PINNED" "$W/err" && grep -q "prover default" "$W/out"'
+  check "nitro: prover fails" 4 prove --url "$NURL" --input "$W/input" --out "$W/n8" "${ROOT[@]}" \
+    --pcr "0=$P0" --aztec-version 9.9.8
+  expect "server detail and prover version shown" 'grep -q "Proof generation failed: the prover exited with an error (exit code 3)" "$W/err" && grep -q "prover 9.9.8" "$W/err" && grep -q "server said: HTTP 500" "$W/err"'
+  check "health: tee_mode" 0 curl -sf "$NURL/health"
+  expect "health says nitro-emulated" 'grep -q "\"tee_mode\":\"nitro-emulated\"" "$W/out"'
   check "nitro: AWS root only -> chain" 12 prove --url "$NURL" --input "$W/input" --out "$W/n2"
   check "nitro: wrong PCR0" 15 prove --url "$NURL" --input "$W/input" --out "$W/n3" "${ROOT[@]}" \
     --pcr "0=$(printf 'ab%.0s' $(seq 48))"
@@ -161,6 +171,18 @@ FAKE
   expect "swapped key refused" 'grep -q ATTEST_KEY_MISMATCH "$W/err" && grep -q "\"path\":\"/attestation\"" "$W/mock2.log" && ! grep -q "\"path\":\"/prove\"" "$W/mock2.log"'
   kill "$MOCK2"; wait "$MOCK2" 2>/dev/null || true
   expect "nothing sent on failure" '[ ! -e "$W/n2" ] && [ ! -e "$W/n3" ] && [ ! -e "$W/n4" ] && [ ! -e "$W/n6" ]'
+  kill "$TD"; wait "$TD" 2>/dev/null || true
+  # A debug-mode enclave (all-zero PCRs, as AWS reports them): refused unless
+  # --allow-debug-mode, and then with a loud warning.
+  env LISTEN="tcp:127.0.0.1:$NPORT" TEE_MODE=nitro-emulated NSM_EMU_DIR="$W/emu" NSM_EMU_PCRS=/dev/null \
+    BB_BINARY_PATH="$W/fake-bb" PROVE_WORK_DIR="$W" LOG_LEVEL=warn \
+    "${VG[@]}" "$TEEREXD" >"$W/teerexd2.log" 2>&1 &
+  TD=$!
+  for _ in $(seq 600); do "$CLI" health "$NURL" >/dev/null 2>&1 && break; sleep 0.1; done
+  check "debug mode refused" 19 prove --url "$NURL" --input "$W/input" --out "$W/d1" "${ROOT[@]}" --require-attestation
+  expect "debug mode: says why, sends nothing" 'grep -q DEBUG_MODE "$W/err" && [ ! -e "$W/d1" ]'
+  check "debug mode allowed" 0 prove --url "$NURL" --input "$W/input" --out "$W/d2" "${ROOT[@]}" --allow-debug-mode
+  expect "debug mode allowed: loud warning" 'grep -q "WARNING: DEBUG-MODE ENCLAVE" "$W/err" && proof_ok "$W/d2"'
   kill "$TD"; wait "$TD" 2>/dev/null || true
 else
   echo "note: teerexd not built: nitro-emulated checks skipped"

@@ -22,6 +22,15 @@ const ts = '2024-02-26T07:02:01.439Z';
 
 let r = run(['verify', docFile, '--at', 'doc']);
 check(r.status === 0 && /OK: every check passed/.test(r.stdout), 'raw file at doc', r.stderr);
+check(/WARNING: NO PCR PINNED/.test(r.stderr), 'no --pcr: a loud warning', r.stderr);
+const pcr0 = JSON.parse(run(['show', docFile, '--json']).stdout).pcrs['0'];
+r = run(['verify', docFile, '--at', 'doc', '--pcr', `0=${pcr0}`]);
+check(r.status === 0 && !/WARNING/.test(r.stderr), 'PCR0 pinned: no warning', r.stderr);
+const debugDoc = `${DOCS}/2024-01-24_anjuna_attester_full_debug.cose`;
+r = run(['verify', debugDoc, '--at', 'doc']);
+check(r.status === 19 && /DEBUG_MODE/.test(r.stderr), 'debug-mode document refused (19)', r.stderr);
+r = run(['verify', debugDoc, '--at', 'doc', '--allow-debug-mode']);
+check(r.status === 0 && /WARNING: DEBUG-MODE ENCLAVE/.test(r.stderr), 'debug mode allowed: loud warning', r.stderr);
 writeFileSync(`${tmp}/doc.b64`, doc.toString('base64').replace(/(.{76})/g, '$1\n') + '\n');
 r = run(['verify', `${tmp}/doc.b64`, '--at', ts]);
 check(r.status === 0, 'base64 file (wrapped) at RFC 3339 time', r.stderr);

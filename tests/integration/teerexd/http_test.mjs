@@ -343,7 +343,8 @@ try {
 
 // ---- G. start-up failures ----
 const n = await startServer({ ...base, TEE_MODE: 'bogus' }, { expectExit: true });
-check(n.exited && n.exited.code === 3 && /TEE_MODE=bogus/.test(n.stderr), 'unknown TEE_MODE -> exit 3', n.exited);
+check(n.exited && n.exited.code === 2 && /TEE_MODE must be/.test(n.stderr),
+  'unknown TEE_MODE -> exit 2 (a configuration error, as --help says)', n.exited);
 if (!existsSync(`${process.env.TR_SOURCE_DIR}/src/teerexd/attest_nitro.c`)) {
   const nn = await startServer({ ...base, TEE_MODE: 'nitro' }, { expectExit: true });
   check(nn.exited && nn.exited.code === 3 && /not available/.test(nn.stderr), 'nitro without provider -> exit 3');

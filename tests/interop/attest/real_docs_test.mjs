@@ -18,7 +18,7 @@ let passed = 0, failed = 0;
 const check = (c, what) => { if (c) passed++; else { failed++; console.error(`FAIL ${what}`); } };
 const rootPem = readFileSync(`${DOCS}/aws-nitro-root-g1.pem`);
 const CLASSES = ['INVALID_COSE', 'INVALID_DOCUMENT', 'CHAIN_FAILED', 'SIGNATURE_FAILED', 'EXPIRED',
-  'PCR_MISMATCH', 'NONCE_MISMATCH', 'MISSING_KEY', 'BB_VERSION_MISMATCH'];
+  'PCR_MISMATCH', 'NONCE_MISMATCH', 'MISSING_KEY', 'BB_VERSION_MISMATCH', 'DEBUG_MODE'];
 
 function cli(file, args) {
   const r = spawnSync(TEEREX, ['attest', 'verify', file, '--json', ...args], { encoding: 'utf8' });
@@ -34,7 +34,13 @@ const files = readdirSync(DOCS).filter((f) => f.endsWith('.cose'));
 check(files.length === 6, 'six real documents');
 for (const f of files) {
   const bytes = readFileSync(`${DOCS}/${f}`);
-  const c = cli(`${DOCS}/${f}`, ['--at', 'doc']);
+  // Debug-mode documents (all-zero PCRs) are refused unless allowed (exit 19).
+  const debug = /_debug/.test(f);
+  if (debug) {
+    const d = cli(`${DOCS}/${f}`, ['--at', 'doc']);
+    check(d.code === 19 && d.out.class === 'DEBUG_MODE', `${f}: debug mode refused by default (exit ${d.code})`);
+  }
+  const c = cli(`${DOCS}/${f}`, ['--at', 'doc', ...(debug ? ['--allow-debug-mode'] : [])]);
   check(c.code === 0, `${f}: C verifies at doc time (exit ${c.code})`);
   const n = await node(bytes, { at: new Date(c.out.timestamp_ms), atDoc: true });
   check(n.ok, `${f}: node verifies at doc time (${n.code})`);
