@@ -120,10 +120,10 @@ mkdir -p "$EMU" "$WORK/prove-work" "$WORK/bb-versions/5.0.0"
 TEEREXD=$BUILD/src/teerexd/teerexd
 INIT=$BUILD/src/teerex-init/teerex-init
 [ -x "$TEEREXD" ] || die "no teerexd in $BUILD: the server did not build"
-# The prover is installed as version 5.0.0: its SHA-256 goes into the
+# The prover is installed as version 5.0.0: its bundle digest goes into the
 # attestation's user_data and the client pins it with --expect-bb.
 cp "$BB" "$WORK/bb-versions/5.0.0/bb"
-BB_SHA256=$(sha256sum <"$BB" | cut -c1-64)
+BB_SHA256=$("$BUILD/src/teerex/teerex" bb digest "$WORK/bb-versions/5.0.0")
 # The emulator's PCR0 is the SHA-384 of the teerexd binary (a stand-in for
 # the enclave image measurement); the client pins it with --pcr 0=...
 PCR0_EXPECTED=$(sha384sum <"$TEEREXD" | cut -c1-96)
@@ -189,7 +189,7 @@ const lines = [
   '',
   '=== tee-rex-c demo: proof verified by bb ===',
   `server        teerexd, TEE_MODE=${mode}, supervisor ${sup}, prover bb ${bbv}`,
-  `attestation   ${r.mode === 'nitro' ? `verified against the emulator root in ${r.attestation_verify_ms.toFixed(1)} ms (module ${r.module_id}); PCR0 and bb 5.0.0 sha256 pinned` : 'NONE (standard mode)'}`,
+  `attestation   ${r.mode === 'nitro' ? `verified against the emulator root in ${r.attestation_verify_ms.toFixed(1)} ms (module ${r.module_id}); PCR0 and the bb 5.0.0 bundle digest pinned` : 'NONE (standard mode)'}`,
   `PCR0          ${r.pcr0 || '-'}${r.pcr0 ? ' (emulated: SHA-384 of the teerexd binary)' : ''}`,
   `circuit       Poseidon2 chain, ${gates} gates (compile+execute ${circuitMs} ms)`,
   `phases        fetch-attestation ${f(r.phases['fetch-attestation'])}, encrypt ${f(r.phases.encrypt)}, transmit ${f(r.phases.transmit)}, proving ${f(r.phases.proving)}, receive ${f(r.phases.receive)}`,

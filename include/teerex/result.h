@@ -37,6 +37,7 @@ enum tr_err {
 #include "teerex/errors/runtime.def"
 #include "teerex/errors/eif.def"
 #include "teerex/errors/client.def"
+#include "teerex/errors/bundle.def"
 };
 #undef TR_ERR
 

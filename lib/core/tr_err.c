@@ -25,6 +25,7 @@ static const struct err_entry ERRORS[] = {
 #include "teerex/errors/runtime.def"
 #include "teerex/errors/eif.def"
 #include "teerex/errors/client.def"
+#include "teerex/errors/bundle.def"
 };
 #undef TR_ERR
 

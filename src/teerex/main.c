@@ -15,6 +15,7 @@ static const struct subcommand COMMANDS[] = {
     {"prove", cmd_prove, "encrypt an input to an attested server and fetch the proof"},
     {"attest", cmd_attest, "verify or show an attestation document (attest verify|show)"},
     {"health", cmd_health, "check a server's /health"},
+    {"bb", cmd_bb, "prover bundles: digest, fetch, upload, serve (teerex bb --help)"},
 };
 
 static void usage(FILE *f)

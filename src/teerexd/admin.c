@@ -1,6 +1,7 @@
 /* Admin API, served only by the admin daemon (ADMIN_LISTEN), never on the
- * public listeners: POST /upload-bb (x-bb-version, raw body streamed to a
- * temp file, fsync, rename, 0755, hash recorded), GET /admin/versions,
+ * public listeners: POST /upload-bb (x-bb-version, optional x-bb-digest; the
+ * body streamed into a staging directory, checked against the digest and the
+ * policy, swapped into place; see versions.h), GET /admin/versions,
  * GET /health, GET /metrics. */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,29 @@
 
 enum MHD_Result route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq);
 
+/* 4xx/5xx of an upload, with the reason (a path and errno, a digest) in
+ * "detail" so an operator sees what to fix. */
+static enum MHD_Result upload_error(struct MHD_Connection *c, struct request *rq, unsigned status,
+                                    const char *error, const char *why)
+{
+    tr_log(TR_LOG_WARN, "bb_upload_refused", "{s:s,s:i,s:s,s:s}", "requestId", rq->id, "status",
+           (int)status, "error", error, "detail", why ? why : "");
+    json_t *o = json_pack("{s:s,s:s}", "error", error, "requestId", rq->id);
+    if (o && why && why[0])
+        json_object_set_new(o, "detail", json_string(why));
+    return reply_json(c, rq, status, o, NULL);
+}
+
+static unsigned status_of(tr_result r)
+{
+    switch (r.err) {
+    case TR_ERR_BUNDLE_NOT_ALLOWED: return 403;
+    case TR_ERR_BUNDLE_TOO_BIG: return 413;
+    case TR_ERR_USAGE: return 400;
+    default: return tr_err_category(r.err) == TR_CAT_INPUT ? 400 : 500;
+    }
+}
+
 enum MHD_Result route_admin_first(struct server *s, struct MHD_Connection *c, struct request *rq,
                                   const char *url, const char *method)
 {
@@ -19,10 +43,16 @@ enum MHD_Result route_admin_first(struct server *s, struct MHD_Connection *c, st
     if (rq->route != ROUTE_UPLOAD_BB || strcmp(method, "POST") != 0)
         return MHD_YES;
     const char *ver = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-bb-version");
-    if (!ver || !tr_ok(http_version_validate(ver))) {
+    if (!ver || !bundle_version_valid(ver)) {
         rq->rejected = true;
         return reply_error(c, rq, 400,
-                           "Invalid x-bb-version (expected [0-9A-Za-z._+-]{1,64}, no ..)");
+                           "Invalid x-bb-version (expected [0-9A-Za-z._+-]{1,64}, no .. or "
+                           "leading .)");
+    }
+    const char *dig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-bb-digest");
+    if (dig && !bundle_digest_valid(dig)) {
+        rq->rejected = true;
+        return reply_error(c, rq, 400, "Invalid x-bb-digest (expected 64 lowercase hex digits)");
     }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     uint64_t n;
@@ -30,15 +60,11 @@ enum MHD_Result route_admin_first(struct server *s, struct MHD_Connection *c, st
         rq->rejected = true;
         return reply_error(c, rq, 413, "Upload too large");
     }
-    if (s->cfg.bb_versions_dir[0] == '\0') {
-        rq->rejected = true;
-        return reply_error(c, rq, 400, "BB_VERSIONS_DIR is not configured");
-    }
-    tr_result r = versions_upload_begin(&s->versions, ver, &rq->upload);
+    char why[512];
+    tr_result r = versions_upload_begin(&s->versions, ver, why, sizeof(why), &rq->upload);
     if (!tr_ok(r)) {
-        tr_log_result(TR_LOG_ERROR, "upload_begin_failed", r);
         rq->rejected = true;
-        return reply_error(c, rq, 500, "Could not store the upload");
+        return upload_error(c, rq, status_of(r), "Could not store the upload", why);
     }
     return MHD_YES;
 }
@@ -50,7 +76,10 @@ enum MHD_Result route_admin_data(struct server *s, struct MHD_Connection *c, str
         return MHD_YES;
     rq->upload_bytes += n;
     if (rq->upload_bytes > s->cfg.max_upload_bytes) {
+        /* Drop what was staged now; answer without reading the rest (chunked). */
         rq->upload_err = TR_ERR_TOO_BIG;
+        versions_upload_abort(rq->upload);
+        rq->upload = NULL;
         if (reply_error(c, rq, 413, "Upload too large") == MHD_YES)
             rq->rejected = true;
         return MHD_YES;
@@ -67,17 +96,18 @@ static enum MHD_Result upload_done(struct server *s, struct MHD_Connection *c, s
     if (rq->upload_err == TR_ERR_TOO_BIG)
         return reply_error(c, rq, 413, "Upload too large");
     if (rq->upload_err != TR_OK || !rq->upload)
-        return reply_error(c, rq, 500, "Could not store the upload");
+        return upload_error(c, rq, 500, "Could not store the upload",
+                            "writing the staged file failed (disk full?)");
+    const char *dig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-bb-digest");
     struct bb_version v;
-    tr_result r = versions_upload_commit(rq->upload, &v);
+    char why[512];
+    tr_result r = versions_upload_commit(rq->upload, dig, &v, why, sizeof(why));
     rq->upload = NULL; /* commit consumed it */
-    if (!tr_ok(r)) {
-        tr_log_result(TR_LOG_ERROR, "upload_commit_failed", r);
-        return reply_error(c, rq, 500, "Could not store the upload");
-    }
-    tr_log(TR_LOG_INFO, "bb_uploaded", "{s:s,s:s,s:I}", "version", v.version, "sha256", v.sha256,
+    if (!tr_ok(r))
+        return upload_error(c, rq, status_of(r), tr_err_desc(r.err), why);
+    tr_log(TR_LOG_INFO, "bb_uploaded", "{s:s,s:s,s:I}", "version", v.version, "digest", v.digest,
            "bytes", (json_int_t)rq->upload_bytes);
-    return reply_json(c, rq, 200, json_pack("{s:s,s:s}", "version", v.version, "sha256", v.sha256),
+    return reply_json(c, rq, 200, json_pack("{s:s,s:s}", "version", v.version, "sha256", v.digest),
                       NULL);
 }
 
@@ -91,11 +121,13 @@ enum MHD_Result route_admin(struct server *s, struct MHD_Connection *c, struct r
     if (rq->route == ROUTE_ADMIN_VERSIONS && get) {
         struct bb_version def;
         json_t *d = versions_default(&s->versions, &def)
-                        ? json_pack("{s:s,s:s}", "path", def.path, "sha256", def.sha256)
+                        ? json_pack("{s:s,s:s,s:s}", "version", def.version, "path",
+                                    def.bundle.root, "sha256", def.digest)
                         : json_null();
         return reply_json(c, rq, 200,
-                          json_pack("{s:o,s:o,s:s}", "default", d, "versions",
-                                    versions_json(&s->versions), "dir", s->cfg.bb_versions_dir),
+                          json_pack("{s:o,s:o,s:s,s:s}", "default", d, "versions",
+                                    versions_json(&s->versions), "dir", s->cfg.bb_versions_dir,
+                                    "policy", bundle_policy_name(&s->policy)),
                           NULL);
     }
     if (rq->route == ROUTE_METRICS && get)

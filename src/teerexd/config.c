@@ -33,9 +33,19 @@ static const struct opt OPTS[] = {
     {"TEE_MODE", K_STR, S(tee_mode), "standard", "standard | nitro | nitro-emulated"},
     {"BB_BINARY_PATH", K_STR, S(bb_binary_path), "",
      "default prover binary (default: bb from PATH)"},
-    {"BB_VERSIONS_DIR", K_STR, S(bb_versions_dir), "", "directory of <version>/bb binaries"},
-    {"BB_STRICT_VERSIONS", K_BOOL, S(bb_strict_versions), "0",
-     "1: an unknown x-aztec-version is a 400 instead of the default binary"},
+    {"BB_VERSIONS_DIR", K_STR, S(bb_versions_dir), "",
+     "directory of prover bundles <version>/{bb,lib/} (docs/PROTOCOL-EXT.md)"},
+    {"BB_DEFAULT_VERSION", K_STR, S(bb_default_version), "",
+     "the default prover's name: a bundle of BB_VERSIONS_DIR, or the name BB_BINARY_PATH "
+     "is listed under (else \"default\")"},
+    {"BB_POLICY", K_STR, S(bb_policy), "",
+     "pinned | open: pinned runs and accepts only the bundles of BB_ALLOWED_FILE "
+     "(default: pinned when TEE_MODE=nitro, else open)"},
+    {"BB_ALLOWED_FILE", K_STR, S(bb_allowed_file), "",
+     "the pinned policy's allow-list, 'VERSION DIGEST' per line (part of the measured image)"},
+    {"BB_VERSION_FALLBACK", K_BOOL, S(bb_version_fallback), "0",
+     "1: prove a request for an unobtainable version with the default prover "
+     "(x-prover-version says so) instead of failing; never the default"},
     {"CRS_PATH", K_STR, S(crs_path), "",
      "CRS directory passed to bb (env CRS_PATH and -c for ultra_honk)"},
     {"HARDWARE_CONCURRENCY", K_STR, S(hardware_concurrency), "", "passed to bb's environment"},
@@ -220,5 +230,12 @@ tr_result config_load(int argc, char **argv, struct config *c)
         snprintf(c->listen, sizeof(c->listen), "tcp:0.0.0.0:%s", port);
     if (c->prove_concurrency == 0)
         c->prove_concurrency = 1;
+    if (c->bb_policy[0] == '\0')
+        snprintf(c->bb_policy, sizeof(c->bb_policy), "%s",
+                 strcmp(c->tee_mode, "nitro") == 0 ? "pinned" : "open");
+    if (strcmp(c->bb_policy, "pinned") != 0 && strcmp(c->bb_policy, "open") != 0) {
+        fprintf(stderr, "teerexd: BB_POLICY must be pinned or open\n");
+        TR_BAIL(TR_ERR_USAGE);
+    }
     return TR_SUCCESS;
 }

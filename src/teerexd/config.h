@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "teerex/http.h"
+#include "teerex/limits.h"
 #include "teerex/result.h"
 
 #define CONFIG_MAX_TRUSTED 32
@@ -18,7 +19,10 @@ struct config {
     char tee_mode[32];         /* TEE_MODE */
     char bb_binary_path[1024]; /* BB_BINARY_PATH ("" = "bb" from PATH) */
     char bb_versions_dir[1024];
-    bool bb_strict_versions;
+    char bb_default_version[TR_MAX_VERSION_LEN + 1]; /* BB_DEFAULT_VERSION */
+    char bb_policy[16];                              /* "pinned" | "open" (resolved) */
+    char bb_allowed_file[1024];                      /* BB_ALLOWED_FILE */
+    bool bb_version_fallback;                        /* BB_VERSION_FALLBACK */
     char crs_path[1024];
     char hardware_concurrency[16];
     char cmd_chonk[1024];      /* PROVE_CMD_CHONK */

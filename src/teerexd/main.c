@@ -40,6 +40,35 @@ out:
 }
 
 /* Drains in-flight proofs within SHUTDOWN_GRACE, then cancels the rest. */
+/* BB_POLICY and, when pinned, the allow-list BB_ALLOWED_FILE (required:
+ * a pinned server without a list could run nothing, so that is a
+ * configuration error, exit 2). */
+static TR_RESULT load_policy(struct server *s)
+{
+    s->policy.pinned = strcmp(s->cfg.bb_policy, "pinned") == 0;
+    s->policy.n = 0;
+    if (!s->policy.pinned) {
+        if (s->cfg.bb_allowed_file[0])
+            tr_log(TR_LOG_WARN, "bb_allowed_file_ignored", "{s:s}", "detail",
+                   "BB_POLICY=open: any bundle is accepted; BB_ALLOWED_FILE is not read");
+        return TR_SUCCESS;
+    }
+    size_t line = 0;
+    tr_result r = bundle_allowlist_load(s->cfg.bb_allowed_file, &s->policy, &line);
+    if (!tr_ok(r)) {
+        fprintf(stderr,
+                "teerexd: BB_POLICY=pinned needs BB_ALLOWED_FILE, a readable list of "
+                "'VERSION DIGEST' lines (file '%s', line %zu)\n",
+                s->cfg.bb_allowed_file, line);
+        tr_log(TR_LOG_ERROR, "bb_allowed_file_invalid", "{s:s,s:I}", "file", s->cfg.bb_allowed_file,
+               "line", (json_int_t)line);
+        return r;
+    }
+    tr_log(TR_LOG_INFO, "bb_policy", "{s:s,s:s,s:I}", "policy", "pinned", "file",
+           s->cfg.bb_allowed_file, "allowed", (json_int_t)s->policy.n);
+    return TR_SUCCESS;
+}
+
 static void drain(struct server *s)
 {
     uint64_t end = mono_ms() + s->cfg.shutdown_grace_ms;
@@ -94,9 +123,15 @@ int main(int argc, char **argv)
         tr_log_result(TR_LOG_ERROR, "key_generation_failed", r);
         goto out;
     }
-    if (!tr_ok(versions_init(&s->versions, s->cfg.bb_versions_dir, s->cfg.bb_binary_path)))
+    if (!tr_ok(load_policy(s))) {
+        code = EXIT_USAGE;
+        goto out;
+    }
+    if (!tr_ok(versions_init(&s->versions, s->cfg.bb_versions_dir, s->cfg.bb_binary_path,
+                             s->cfg.bb_default_version, &s->policy)))
         goto out;
     versions_ready = true;
+    versions_clean_staging(&s->versions);
     if (!tr_ok(rate_limit_create(s->cfg.rate_limit_max, s->cfg.rate_limit_window_ms, &s->rl)))
         goto out;
     prove_queue_init(&s->queue, (unsigned)s->cfg.prove_concurrency,

@@ -79,21 +79,43 @@ void prove_output_free(struct prove_output *o)
     tr_buf_free(&o->log);
 }
 
-tr_result prover_expand(const char *tmpl, const char *bb, const char *dir, const char *crs,
-                        bool append_crs, char *storage, size_t cap, char *argv[PROVER_MAX_ARGS + 1])
+static TR_RESULT put(char *storage, size_t cap, size_t *used, const char *p, size_t n)
 {
-    size_t used = 0, argc = 0;
-    const char *p = tmpl;
+    TR_ENSURE(cap - *used > n, TR_ERR_PROVER_BAD_TEMPLATE);
+    memcpy(storage + *used, p, n);
+    *used += n;
+    return TR_SUCCESS;
+}
+
+tr_result prover_expand(const char *tmpl, const char *const *bb_argv, const char *dir,
+                        const char *crs, bool append_crs, char *storage, size_t cap,
+                        char *argv[PROVER_MAX_ARGS + 1])
+{
+    size_t used = 0, argc = 0, nbb = 0;
+    TR_ENSURE(bb_argv != NULL && bb_argv[0] != NULL, TR_ERR_PROVER_NO_BINARY);
+    while (bb_argv[nbb])
+        nbb++;
+    const char *bb = bb_argv[nbb - 1];
     bool has_crs = strstr(tmpl, "{crs}") != NULL;
     char extra[] = " -c {crs}";
     const char *parts[2] = {tmpl, append_crs && crs && *crs && !has_crs ? extra : ""};
     for (int part = 0; part < 2; part++) {
-        p = parts[part];
+        const char *p = parts[part];
         while (*p) {
             while (*p == ' ')
                 p++;
             if (!*p)
                 break;
+            if (strncmp(p, "{bb}", 4) == 0 && (p[4] == ' ' || p[4] == '\0')) {
+                /* the whole token: the bundle's argv prefix */
+                for (size_t i = 0; i < nbb; i++) {
+                    TR_ENSURE(argc < PROVER_MAX_ARGS, TR_ERR_PROVER_BAD_TEMPLATE);
+                    argv[argc++] = storage + used;
+                    TR_GUARD(put(storage, cap, &used, bb_argv[i], strlen(bb_argv[i]) + 1));
+                }
+                p += 4;
+                continue;
+            }
             TR_ENSURE(argc < PROVER_MAX_ARGS, TR_ERR_PROVER_BAD_TEMPLATE);
             argv[argc++] = storage + used;
             while (*p && *p != ' ') {
@@ -109,19 +131,13 @@ tr_result prover_expand(const char *tmpl, const char *bb, const char *dir, const
                     sub = crs ? crs : "";
                     skip = 5;
                 }
-                if (sub) {
-                    size_t n = strlen(sub);
-                    TR_ENSURE(cap - used > n, TR_ERR_PROVER_BAD_TEMPLATE);
-                    memcpy(storage + used, sub, n);
-                    used += n;
-                } else {
-                    TR_ENSURE(cap - used > 1, TR_ERR_PROVER_BAD_TEMPLATE);
-                    storage[used++] = *p;
-                }
+                if (sub)
+                    TR_GUARD(put(storage, cap, &used, sub, strlen(sub)));
+                else
+                    TR_GUARD(put(storage, cap, &used, p, 1));
                 p += skip;
             }
-            TR_ENSURE(cap - used > 0, TR_ERR_PROVER_BAD_TEMPLATE);
-            storage[used++] = '\0';
+            TR_GUARD(put(storage, cap, &used, "", 1));
         }
     }
     TR_ENSURE(argc > 0 && argv[0][0] == '/', TR_ERR_PROVER_BAD_TEMPLATE);
@@ -385,7 +401,9 @@ tr_result prover_run(const struct config *cfg, const char *work_parent,
     char dir[1100];
     int pfd[2] = {-1, -1};
     bool made_dir = false;
-    TR_CHECK(rq->bb_path && rq->bb_path[0], TR_ERR_PROVER_NO_BINARY);
+    const char *bb_argv[BUNDLE_ARGV_PREFIX + 1];
+    TR_CHECK(rq->bb != NULL && rq->bb->bb[0], TR_ERR_PROVER_NO_BINARY);
+    bundle_argv(rq->bb, bb_argv);
     int w = snprintf(dir, sizeof(dir), "%s/teerexd-XXXXXX", work_parent);
     TR_CHECK(w > 0 && (size_t)w < sizeof(dir), TR_ERR_PROVER_TEMPDIR);
     TR_CHECK(mkdtemp(dir) != NULL, TR_ERR_PROVER_TEMPDIR); /* mode 0700 */
@@ -400,8 +418,8 @@ tr_result prover_run(const struct config *cfg, const char *work_parent,
     TR_CHECK(storage != NULL, TR_ERR_NOMEM);
     char *argv[PROVER_MAX_ARGS + 1];
     const char *tmpl = rq->scheme == SCHEME_ULTRA_HONK ? cfg->cmd_ultra_honk : cfg->cmd_chonk;
-    res = prover_expand(tmpl, rq->bb_path, dir, cfg->crs_path, rq->scheme == SCHEME_ULTRA_HONK,
-                        storage, STORAGE, argv);
+    res = prover_expand(tmpl, bb_argv, dir, cfg->crs_path, rq->scheme == SCHEME_ULTRA_HONK, storage,
+                        STORAGE, argv);
     if (!tr_ok(res)) {
         free(storage);
         goto out;

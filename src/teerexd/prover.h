@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "teerex/buf.h"
+#include "teerex/bundle.h"
 
 enum scheme { SCHEME_CHONK = 0, SCHEME_ULTRA_HONK };
 
@@ -20,7 +21,7 @@ const char *scheme_name(enum scheme s);
 
 struct prove_request {
     enum scheme scheme;
-    const char *bb_path;
+    const struct bundle *bb;   /* the version to run (bundle_argv gives its argv prefix) */
     struct tr_slice input;     /* decrypted prover input (a container for ultra_honk) */
     int client_fd;             /* watched for hang-up; -1 = none */
     const atomic_bool *cancel; /* set on shutdown after the grace period */
@@ -43,10 +44,12 @@ TR_RESULT prover_run(const struct config *cfg, const char *work_parent,
                      const struct prove_request *rq, struct prove_output *out);
 
 /* Splits a template at spaces and substitutes {bb} {dir} {crs}; argv is
- * NULL-terminated, strings in storage. Exposed for unit tests. */
+ * NULL-terminated, strings in storage. A token that is exactly {bb} becomes
+ * every entry of bb_argv (a bundle's loader prefix and its bb); {bb} inside
+ * a longer token becomes the last entry (bb itself). Exposed for unit tests. */
 #define PROVER_MAX_ARGS 64
-TR_RESULT prover_expand(const char *tmpl, const char *bb, const char *dir, const char *crs,
-                        bool append_crs, char *storage, size_t cap,
+TR_RESULT prover_expand(const char *tmpl, const char *const *bb_argv, const char *dir,
+                        const char *crs, bool append_crs, char *storage, size_t cap,
                         char *argv[PROVER_MAX_ARGS + 1]);
 
 #endif

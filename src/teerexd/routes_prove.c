@@ -36,8 +36,10 @@ enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, st
     return MHD_YES;
 }
 
-/* The binary for the request: x-aztec-version when available, else the
- * default (or 400 under BB_STRICT_VERSIONS). Returns MHD_YES with
+/* The prover for the request: the version x-aztec-version names, else the
+ * default. A named version that is not installed is an error naming the
+ * versions there are; only BB_VERSION_FALLBACK=1 proves it with the default
+ * instead (and says so in x-prover-version). Returns MHD_YES with
  * *replied = false when it chose one. */
 static enum MHD_Result pick_binary(struct server *s, struct MHD_Connection *c, struct request *rq,
                                    struct bb_version *bb, char *label, size_t cap, bool *replied)
@@ -54,11 +56,13 @@ static enum MHD_Result pick_binary(struct server *s, struct MHD_Connection *c, s
             *replied = false;
             return MHD_YES;
         }
-        if (s->cfg.bb_strict_versions) {
+        if (!s->cfg.bb_version_fallback) {
             char names[1024], msg[1200];
             versions_names(&s->versions, names, sizeof(names));
             snprintf(msg, sizeof(msg), "Unsupported x-aztec-version %s; available versions: [%s]",
                      want, names);
+            tr_log(TR_LOG_WARN, "version_unavailable", "{s:s,s:s}", "requestId", rq->id,
+                   "requested", want);
             return reply_error(c, rq, 400, msg);
         }
     }
@@ -67,11 +71,11 @@ static enum MHD_Result pick_binary(struct server *s, struct MHD_Connection *c, s
         return reply_error(c, rq, 500, "No prover binary available");
     }
     if (want && *want) {
-        snprintf(label, cap, "default (requested %s not available)", want);
-        tr_log(TR_LOG_WARN, "version_fallback", "{s:s,s:s}", "requestId", rq->id, "requested",
-               want);
+        snprintf(label, cap, "%s (requested %s not available)", bb->version, want);
+        tr_log(TR_LOG_WARN, "version_fallback", "{s:s,s:s,s:s}", "requestId", rq->id, "requested",
+               want, "used", bb->version);
     } else {
-        snprintf(label, cap, "default");
+        snprintf(label, cap, "%s", bb->version);
     }
     *replied = false;
     return MHD_YES;
@@ -230,10 +234,11 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
         goto out;
     }
     queued = true;
-    tr_log(TR_LOG_INFO, "prove_start", "{s:s,s:s,s:s,s:I}", "requestId", rq->id, "version", label,
-           "scheme", scheme_name(scheme), "input_bytes", (json_int_t)plain.len);
+    tr_log(TR_LOG_INFO, "prove_start", "{s:s,s:s,s:s,s:s,s:I}", "requestId", rq->id, "version",
+           label, "digest", bb.digest, "scheme", scheme_name(scheme), "input_bytes",
+           (json_int_t)plain.len);
     struct prove_request preq = {.scheme = scheme,
-                                 .bb_path = bb.path,
+                                 .bb = &bb.bundle,
                                  .input = tr_buf_slice(&plain),
                                  .client_fd = fd,
                                  .cancel = &s->cancel};

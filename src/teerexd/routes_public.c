@@ -11,16 +11,33 @@
 #include "teerex/limits.h"
 #include "teerex/log.h"
 
-/* user_data of the document: {"versions":[...]} (sorted). When that does not
- * fit the NSM's 512 bytes: {"versions_sha256":"<hex>","count":N}, the hash
- * over the full compact JSON list (docs/PROTOCOL-EXT.md). */
+/* Adds "default" (the default prover's name, or null) and "policy" to o. */
+static TR_RESULT add_default_policy(struct server *s, json_t *o)
+{
+    char def[TR_MAX_VERSION_LEN + 1];
+    versions_default_name(&s->versions, def, sizeof(def));
+    TR_ENSURE(json_object_set_new(o, "default", def[0] ? json_string(def) : json_null()) == 0,
+              TR_ERR_NOMEM);
+    TR_ENSURE(json_object_set_new(o, "policy", json_string(bundle_policy_name(&s->policy))) == 0,
+              TR_ERR_NOMEM);
+    return TR_SUCCESS;
+}
+
+/* user_data of the document: {"versions":[...],"default":..,"policy":..}
+ * (versions sorted; each sha256 is the bundle digest). When that does not
+ * fit the NSM's 512 bytes: {"versions_sha256":"<hex>","count":N,"default":..,
+ * "policy":..}, the hash over the full compact JSON list
+ * (docs/PROTOCOL-EXT.md). */
 static TR_RESULT user_data(struct server *s, struct tr_buf *out)
 {
     json_t *list = versions_json(&s->versions);
     TR_ENSURE(list != NULL, TR_ERR_NOMEM);
     tr_result res = TR_SUCCESS;
     json_t *o = json_pack("{s:O}", "versions", list);
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *text = NULL;
+    TR_CHECK(o != NULL, TR_ERR_NOMEM);
+    TR_TRY(add_default_policy(s, o));
+    text = json_dumps(o, JSON_COMPACT);
     TR_CHECK(text != NULL, TR_ERR_NOMEM);
     if (strlen(text) <= TR_NSM_MAX_USER_DATA) {
         TR_TRY(tr_buf_append_str(out, text));
@@ -35,10 +52,13 @@ static TR_RESULT user_data(struct server *s, struct tr_buf *out)
         TR_CHECK(ok == 1, TR_ERR_OSSL);
         tr_hex_to_str(dig, 32, hex);
         free(text);
+        text = NULL;
         json_decref(o);
         o = json_pack("{s:s,s:I}", "versions_sha256", hex, "count",
                       (json_int_t)json_array_size(list));
-        text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        TR_CHECK(o != NULL, TR_ERR_NOMEM);
+        TR_TRY(add_default_policy(s, o));
+        text = json_dumps(o, JSON_COMPACT);
         TR_CHECK(text != NULL, TR_ERR_NOMEM);
         tr_log(TR_LOG_WARN, "user_data_versions_hashed", "{s:I}", "count",
                (json_int_t)json_array_size(list));
@@ -94,20 +114,19 @@ static enum MHD_Result attestation(struct server *s, struct MHD_Connection *c, s
 
 static enum MHD_Result health(struct server *s, struct MHD_Connection *c, struct request *rq)
 {
-    json_t *list = versions_json(&s->versions);
-    json_t *names = json_array();
-    size_t i;
-    json_t *e;
-    json_array_foreach(list, i, e) json_array_append(names, json_object_get(e, "version"));
-    json_decref(list);
-    struct bb_version def;
-    bool has_def = versions_default(&s->versions, &def);
+    char def[TR_MAX_VERSION_LEN + 1];
+    versions_default_name(&s->versions, def, sizeof(def));
+    struct bb_version dv;
+    bool has_def = versions_default(&s->versions, &dv);
     unsigned waiting, active;
     prove_queue_stats(&s->queue, &waiting, &active);
     return reply_json(c, rq, 200,
-                      json_pack("{s:s,s:i,s:o,s:s,s:b,s:{s:i,s:i}}", "status", "ok", "api_version",
-                                1, "available_versions", names, "tee_mode", s->cfg.tee_mode,
-                                "default_prover", has_def, "queue", "waiting", (int)waiting,
+                      json_pack("{s:s,s:i,s:o,s:s,s:b,s:o,s:s,s:{s:i,s:i}}", "status", "ok",
+                                "api_version", 1, "available_versions",
+                                versions_names_json(&s->versions), "tee_mode", s->cfg.tee_mode,
+                                "default_prover", has_def, "default_version",
+                                has_def ? json_string(def) : json_null(), "bb_policy",
+                                bundle_policy_name(&s->policy), "queue", "waiting", (int)waiting,
                                 "active", (int)active),
                       NULL);
 }

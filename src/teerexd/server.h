@@ -28,6 +28,7 @@ struct server {
     char *armored; /* armored public key, NUL-terminated */
     size_t armored_len;
     struct attest_provider *attest;
+    struct bundle_policy policy; /* BB_POLICY + BB_ALLOWED_FILE */
     struct versions versions;
     struct prove_queue queue;
     struct rate_limit *rl;

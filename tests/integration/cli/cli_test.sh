@@ -135,7 +135,8 @@ FAKE
   cp "$W/fake-bb" "$W/bbv/9.9.9/bb"
   printf '#!/bin/sh\necho "fake bb: out of memory in sumcheck" >&2\nexit 3\n' >"$W/bbv/9.9.8/bb"
   chmod +x "$W/bbv/9.9.8/bb"
-  BBSHA=$(sha256sum <"$W/fake-bb" | cut -c1-64)
+  # The attested digest of a one-file bundle (docs/PROTOCOL-EXT.md, "Prover bundles").
+  BBSHA=$(printf 'teerex-bundle-v1\n755 %s bb\n' "$(sha256sum <"$W/fake-bb" | cut -c1-64)" | sha256sum | cut -c1-64)
   NPORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   env LISTEN="tcp:127.0.0.1:$NPORT" TEE_MODE=nitro-emulated NSM_EMU_DIR="$W/emu" NSM_EMU_PCR0_FILE="$W/fake-bb" \
     BB_BINARY_PATH="$W/fake-bb" BB_VERSIONS_DIR="$W/bbv" PROVE_WORK_DIR="$W" LOG_LEVEL=warn \

@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { check, summary, startServer, tempDir, installFake, cleanup, BUILD } from '../teerexd/lib.mjs';
+import { check, summary, startServer, tempDir, installFake, cleanup, bundleDigest, BUILD } from '../teerexd/lib.mjs';
 import { verifyDocument } from '../../interop/attest/verify.mjs';
 import { encryptFor } from '../../interop/sdk/sdk-client.mjs';
 
@@ -23,7 +23,9 @@ const pcr1 = createHash('sha384').update('pretend kernel').digest('hex');
 let srv;
 try {
   const fake = installFake(`${verDir}/1.2.3`);
-  const bbSha = createHash('sha256').update(readFileSync(fake)).digest('hex');
+  // the attested digest of a one-file bundle (docs/PROTOCOL-EXT.md)
+  const bbSha = bundleDigest(`${verDir}/1.2.3`);
+  check(bbSha === bundleDigest(fake), 'a bare bb and a directory holding only it have one digest');
   writeFileSync(`${dir}/eif-kernel`, 'pretend kernel');
   const env = {
     TEE_MODE: 'nitro-emulated', NSM_EMU_DIR: emuDir, NSM_EMU_PCR1_FILE: `${dir}/eif-kernel`,
@@ -52,8 +54,11 @@ try {
     check(doc.publicKey.toString('utf8') === att.publicKey, 'public_key = the served armored key');
     check(doc.nonce.equals(nonce), 'nonce echoed');
     const ud = JSON.parse(doc.userData.toString('utf8'));
-    check(JSON.stringify(ud) === JSON.stringify({ versions: [{ version: '1.2.3', sha256: bbSha }] }),
-      'user_data lists the bb versions', ud);
+    // BB_BINARY_PATH is the default, listed as "default"; the policy is open (not TEE_MODE=nitro)
+    check(JSON.stringify(ud) === JSON.stringify({
+      versions: [{ version: '1.2.3', sha256: bbSha }, { version: 'default', sha256: bbSha }],
+      default: 'default', policy: 'open',
+    }), 'user_data lists the bb bundles, the default and the policy', ud);
     check(doc.cabundle === 4, 'cabundle of 4');
     check(Object.keys(doc.pcrs).length === 16, '16 PCRs like AWS');
   }

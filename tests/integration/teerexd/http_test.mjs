@@ -9,7 +9,7 @@ import net from 'node:net';
 import { prove, encryptFor, fetchAttestation } from '../../interop/sdk/sdk-client.mjs';
 import {
   check, summary, startServer, tempDir, installFake, cleanup, rawExchange, statusOf, sleep,
-  SLOW, VALGRIND, TEEREXD,
+  bundleDigest, SLOW, VALGRIND, TEEREXD,
 } from './lib.mjs';
 
 if (!existsSync(TEEREXD)) { console.log('skip: teerexd not built'); process.exit(77); }
@@ -99,8 +99,8 @@ try {
   }
   check(!existsSync(`${root}/x`) && readdirSync(verDir).length === 0, 'nothing written for bad versions');
   r = await fetch(`${a.adminUrl}/upload-bb`, { method: 'POST', headers: { 'x-bb-version': '7.7.7' }, body: blob }).then(j);
-  const want = createHash('sha256').update(blob).digest('hex');
-  check(r.status === 200 && r.body.version === '7.7.7' && r.body.sha256 === want, 'upload ok with sha256', r.body);
+  const want = bundleDigest(`${bbDir}/bb`); // a raw binary upload is a one-file bundle
+  check(r.status === 200 && r.body.version === '7.7.7' && r.body.sha256 === want, 'upload ok with its digest', r.body);
   check((readFileSync(`${verDir}/7.7.7/bb`).equals(blob)), 'uploaded binary stored');
   const { statSync } = await import('node:fs');
   check((statSync(`${verDir}/7.7.7/bb`).mode & 0o777) === 0o755, 'uploaded binary is 0755');

@@ -1,7 +1,10 @@
 // Shared helpers of the teerexd tests: start a server (under
 // $TR_VALGRIND_CMD when TR_VALGRIND=1), raw sockets, checks that count.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, copyFileSync, chmodSync, rmSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  mkdtempSync, mkdirSync, copyFileSync, chmodSync, rmSync, existsSync, readFileSync, readdirSync, lstatSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -37,6 +40,28 @@ export function installFake(dir) {
   copyFileSync(FAKE_BB, `${dir}/bb`);
   chmodSync(`${dir}/bb`, 0o755);
   return `${dir}/bb`;
+}
+
+// The bundle digest of docs/PROTOCOL-EXT.md, computed independently of
+// lib/bundle: SHA-256 of "teerex-bundle-v1\n" + "<755|644> <sha256> <path>\n"
+// per file sorted by path. path: a bundle directory or a single executable.
+export function bundleDigest(path) {
+  const files = [];
+  if (lstatSync(path).isFile()) {
+    files.push(['bb', path]);
+  } else {
+    for (const n of readdirSync(path)) {
+      if (n === 'lib') for (const l of readdirSync(`${path}/lib`)) files.push([`lib/${l}`, `${path}/lib/${l}`]);
+      else files.push([n, `${path}/${n}`]);
+    }
+  }
+  files.sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
+  let m = 'teerex-bundle-v1\n';
+  for (const [rel, full] of files) {
+    const mode = lstatSync(full).mode & 0o100 ? '755' : '644';
+    m += `${mode} ${createHash('sha256').update(readFileSync(full)).digest('hex')} ${rel}\n`;
+  }
+  return createHash('sha256').update(m).digest('hex');
 }
 
 export async function startServer(env, { expectExit = false } = {}) {

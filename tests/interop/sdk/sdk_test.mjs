@@ -1,5 +1,5 @@
 // The SDK-like client (openpgp.js 6, aeadProtect) against teerexd with fake
-// bb scripts: exact argv, 4-byte header, version selection, fallback, strict
+// bb scripts: exact argv, 4-byte header, version selection, opt-in fallback, strict default
 // mode, ultra_honk container, timing headers, request ids, prover failures.
 import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
@@ -27,6 +27,7 @@ const expectedProof = Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('0'.
 const srv = await startServer({
   BB_BINARY_PATH: `${defDir}/bb`, BB_VERSIONS_DIR: verDir, PROVE_WORK_DIR: work,
   CRS_PATH: `${root}/crs`, HARDWARE_CONCURRENCY: '2', RATE_LIMIT_MAX: '0',
+  BB_VERSION_FALLBACK: '1', // the opt-in fallback (section 5 checks the default: no fallback)
 });
 try {
   // 1. default scheme and binary
@@ -101,13 +102,18 @@ try {
   check(ex && ex.code === 0, 'clean exit on SIGTERM', ex);
 }
 
-// 5. strict mode
+// 5. the default: a version that is not there is an error, never another version's proof
+// (fresh bundles: the fake bb writes its logs beside itself, and a bundle
+// directory holding anything but bb and lib/ is not a bundle)
+const verDir2 = `${root}/versions2`;
+installFake(`${verDir2}/1.2.3`);
+installFake(`${verDir2}/4.0.0-rc.1`);
 const strict = await startServer({
-  BB_BINARY_PATH: `${defDir}/bb`, BB_VERSIONS_DIR: verDir, BB_STRICT_VERSIONS: '1', RATE_LIMIT_MAX: '0',
+  BB_BINARY_PATH: `${defDir}/bb`, BB_VERSIONS_DIR: verDir2, RATE_LIMIT_MAX: '0',
 });
 try {
   const r = await prove(strict.url, Buffer.from('x'), { version: '9.9.9' });
-  check(r.status === 400 && /9\.9\.9/.test(r.body.error) && /1\.2\.3, 4\.0\.0-rc\.1/.test(r.body.error),
+  check(r.status === 400 && /9\.9\.9/.test(r.body.error) && /1\.2\.3, 4\.0\.0-rc\.1, default/.test(r.body.error),
     'strict: unknown version -> 400 naming the available ones', r.body);
   const ok = await prove(strict.url, Buffer.from('x'), { version: '4.0.0-rc.1' });
   check(ok.status === 200, 'strict: known version ok');

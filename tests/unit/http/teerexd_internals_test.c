@@ -99,13 +99,15 @@ static void test_queue(void)
     prove_queue_destroy(&q);
 }
 
+#define BB(p) ((const char *const[]){(p), NULL})
+
 static void test_expand(void)
 {
     char st[4096];
     char *argv[PROVER_MAX_ARGS + 1];
     EXPECT_OK(prover_expand(
         "{bb} prove --scheme chonk --ivc_inputs_path {dir}/ivc-inputs.msgpack -o {dir}/output",
-        "/opt/bb", "/dev/shm/t-1", "", false, st, sizeof(st), argv));
+        BB("/opt/bb"), "/dev/shm/t-1", "", false, st, sizeof(st), argv));
     const char *want[] = {"/opt/bb",
                           "prove",
                           "--scheme",
@@ -119,27 +121,43 @@ static void test_expand(void)
         EXPECT_STR_EQ(argv[i], want[i]);
     EXPECT_TRUE(argv[8] == NULL);
     EXPECT_OK(
-        prover_expand("{bb}  prove  -o {dir}", "/b", "/d", "/crs", true, st, sizeof(st), argv));
+        prover_expand("{bb}  prove  -o {dir}", BB("/b"), "/d", "/crs", true, st, sizeof(st), argv));
     EXPECT_STR_EQ(argv[3], "/d");
     EXPECT_STR_EQ(argv[4], "-c");
     EXPECT_STR_EQ(argv[5], "/crs");
     EXPECT_TRUE(argv[6] == NULL);
     /* {crs} already in the template: not appended twice */
-    EXPECT_OK(prover_expand("{bb} x --crs={crs}", "/b", "/d", "/crs", true, st, sizeof(st), argv));
+    EXPECT_OK(
+        prover_expand("{bb} x --crs={crs}", BB("/b"), "/d", "/crs", true, st, sizeof(st), argv));
     EXPECT_STR_EQ(argv[2], "--crs=/crs");
     EXPECT_TRUE(argv[3] == NULL);
-    EXPECT_ERR(prover_expand("bb prove", "/b", "/d", "", false, st, sizeof(st), argv),
+    EXPECT_ERR(prover_expand("bb prove", BB("/b"), "/d", "", false, st, sizeof(st), argv),
                TR_ERR_PROVER_BAD_TEMPLATE);
-    EXPECT_ERR(prover_expand("", "/b", "/d", "", false, st, sizeof(st), argv),
+    EXPECT_ERR(prover_expand("", BB("/b"), "/d", "", false, st, sizeof(st), argv),
                TR_ERR_PROVER_BAD_TEMPLATE);
-    EXPECT_ERR(
-        prover_expand("{bb} {dir}{dir}{dir}", "/b", "/ddddddddddddddddd", "", false, st, 20, argv),
-        TR_ERR_PROVER_BAD_TEMPLATE);
+    EXPECT_ERR(prover_expand("{bb} {dir}{dir}{dir}", BB("/b"), "/ddddddddddddddddd", "", false, st,
+                             20, argv),
+               TR_ERR_PROVER_BAD_TEMPLATE);
     char many[400] = "{bb}";
     for (int i = 0; i < 70; i++)
         strcat(many, " a");
-    EXPECT_ERR(prover_expand(many, "/b", "/d", "", false, st, sizeof(st), argv),
+    EXPECT_ERR(prover_expand(many, BB("/b"), "/d", "", false, st, sizeof(st), argv),
                TR_ERR_PROVER_BAD_TEMPLATE);
+    /* a bundle: {bb} as a whole token is the loader prefix; inside a token, bb */
+    const char *const bundle[] = {"/v/lib/ld-linux-x86-64.so.2",
+                                  "--inhibit-cache",
+                                  "--library-path",
+                                  "/v/lib",
+                                  "/v/bb",
+                                  NULL};
+    EXPECT_OK(prover_expand("{bb} prove --x={bb}", bundle, "/d", "", false, st, sizeof(st), argv));
+    for (size_t i = 0; i < 5; i++)
+        EXPECT_STR_EQ(argv[i], bundle[i]);
+    EXPECT_STR_EQ(argv[5], "prove");
+    EXPECT_STR_EQ(argv[6], "--x=/v/bb");
+    EXPECT_TRUE(argv[7] == NULL);
+    EXPECT_ERR(prover_expand("{bb} x", BB(NULL), "/d", "", false, st, sizeof(st), argv),
+               TR_ERR_PROVER_NO_BINARY);
     enum scheme s;
     EXPECT_TRUE(scheme_parse(NULL, &s) && s == SCHEME_CHONK);
     EXPECT_TRUE(scheme_parse("ultra_honk", &s) && s == SCHEME_ULTRA_HONK);

@@ -1,0 +1,215 @@
+/* Installing a bundle into BB_VERSIONS_DIR (see versions.h): stage in a
+ * private hidden directory on the same file system, check, swap into place
+ * with one rename (RENAME_EXCHANGE when the version exists), remove the old
+ * one. A failed or abandoned upload leaves nothing behind. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "teerex/log.h"
+#include "versions.h"
+
+#define STAGING_PREFIX ".staging-"
+
+struct versions_upload {
+    struct versions *v;
+    char version[TR_MAX_VERSION_LEN + 1];
+    char stage[BUNDLE_PATH_MAX]; /* BB_VERSIONS_DIR/.staging-XXXXXX */
+    char file[BUNDLE_PATH_MAX];  /* stage/bb */
+    int fd;
+};
+
+static void say(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t cap, const char *fmt, ...)
+{
+    if (why == NULL || cap == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+    if (dir[0] == '\0')
+        return;
+    if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 || access(dir, F_OK) == 0)
+        tr_log(TR_LOG_ERROR, "bb_staging_remove_failed", "{s:s}", "dir", dir);
+}
+
+void versions_clean_staging(struct versions *v)
+{
+    DIR *d = v->dir[0] ? opendir(v->dir) : NULL;
+    if (d == NULL)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, STAGING_PREFIX, sizeof(STAGING_PREFIX) - 1) != 0)
+            continue;
+        char p[BUNDLE_PATH_MAX];
+        int w = snprintf(p, sizeof(p), "%s/%s", v->dir, de->d_name);
+        if (w > 0 && (size_t)w < sizeof(p)) {
+            tr_log(TR_LOG_INFO, "bb_staging_removed", "{s:s}", "dir", p);
+            remove_tree(p);
+        }
+    }
+    closedir(d);
+}
+
+tr_result versions_upload_begin(struct versions *v, const char *version, char *why, size_t why_cap,
+                                struct versions_upload **out)
+{
+    say(why, why_cap, "%s", "");
+    TR_ENSURE(bundle_version_valid(version), TR_ERR_HTTP_BAD_VERSION_STRING);
+    if (v->dir[0] == '\0') {
+        say(why, why_cap, "BB_VERSIONS_DIR is not configured");
+        TR_BAIL(TR_ERR_USAGE);
+    }
+    if (!bundle_policy_lists(v->policy, version)) {
+        say(why, why_cap, "version %s is not on this enclave's pinned list", version);
+        TR_BAIL(TR_ERR_BUNDLE_NOT_ALLOWED);
+    }
+    struct versions_upload *u = calloc(1, sizeof(*u));
+    TR_ENSURE(u != NULL, TR_ERR_NOMEM);
+    tr_result res = TR_SUCCESS;
+    u->v = v;
+    u->fd = -1;
+    snprintf(u->version, sizeof(u->version), "%s", version);
+    int w = snprintf(u->stage, sizeof(u->stage), "%s/" STAGING_PREFIX "XXXXXX", v->dir);
+    TR_CHECK(w > 0 && (size_t)w < sizeof(u->stage), TR_ERR_OVERFLOW);
+    if (mkdtemp(u->stage) == NULL) {
+        say(why, why_cap, "cannot create a staging directory in BB_VERSIONS_DIR %s: %s", v->dir,
+            strerror(errno));
+        u->stage[0] = '\0';
+        TR_FAIL(TR_ERR_SYS);
+    }
+    TR_CHECK(chmod(u->stage, 0755) == 0, TR_ERR_SYS); /* mkdtemp makes it 0700 */
+    w = snprintf(u->file, sizeof(u->file), "%s/" BUNDLE_BB, u->stage);
+    TR_CHECK(w > 0 && (size_t)w < sizeof(u->file), TR_ERR_OVERFLOW);
+    u->fd = open(u->file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
+    if (u->fd < 0) {
+        say(why, why_cap, "cannot create %s: %s", u->file, strerror(errno));
+        TR_FAIL(TR_ERR_SYS);
+    }
+    *out = u;
+out:
+    if (!tr_ok(res))
+        versions_upload_abort(u);
+    return res;
+}
+
+tr_result versions_upload_write(struct versions_upload *u, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = write(u->fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        TR_ENSURE(w > 0, TR_ERR_IO);
+        b += w;
+        n -= (size_t)w;
+    }
+    return TR_SUCCESS;
+}
+
+static void fsync_dir(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return;
+    if (fsync(dfd) != 0)
+        tr_log(TR_LOG_WARN, "bb_dir_fsync_failed", "{s:s}", "dir", dir);
+    close(dfd);
+}
+
+/* Moves the staged bundle to dir/<version>; an existing version is swapped
+ * out in the same rename and its files removed afterwards. */
+static TR_RESULT swap_into_place(struct versions_upload *u, char *why, size_t why_cap)
+{
+    char final[BUNDLE_PATH_MAX];
+    int w = snprintf(final, sizeof(final), "%s/%s", u->v->dir, u->version);
+    TR_ENSURE(w > 0 && (size_t)w < sizeof(final), TR_ERR_OVERFLOW);
+    if (rename(u->stage, final) == 0) {
+        u->stage[0] = '\0';
+    } else if (errno == EEXIST || errno == ENOTEMPTY) {
+        if (renameat2(AT_FDCWD, u->stage, AT_FDCWD, final, RENAME_EXCHANGE) != 0) {
+            say(why, why_cap, "cannot replace %s: %s", final, strerror(errno));
+            TR_BAIL(TR_ERR_SYS);
+        }
+        remove_tree(u->stage); /* now the previous bundle */
+        u->stage[0] = '\0';
+    } else {
+        say(why, why_cap, "cannot move the bundle to %s: %s", final, strerror(errno));
+        TR_BAIL(TR_ERR_SYS);
+    }
+    fsync_dir(u->v->dir);
+    return TR_SUCCESS;
+}
+
+tr_result versions_upload_commit(struct versions_upload *u, const char *expect_digest,
+                                 struct bb_version *out, char *why, size_t why_cap)
+{
+    tr_result res = TR_SUCCESS;
+    struct versions *v = u->v;
+    struct bundle b;
+    char digest[BUNDLE_DIGEST_HEX];
+    bool locked = false;
+    say(why, why_cap, "%s", "");
+    TR_CHECK(fchmod(u->fd, 0755) == 0, TR_ERR_SYS);
+    TR_CHECK(fsync(u->fd) == 0, TR_ERR_IO);
+    TR_CHECK(close(u->fd) == 0, TR_ERR_IO);
+    u->fd = -1;
+    TR_TRY(bundle_open(u->stage, &b));
+    TR_TRY(bundle_digest(&b, digest));
+    if (expect_digest && strcmp(expect_digest, digest) != 0) {
+        say(why, why_cap, "the bundle's digest is %s, not the announced %s", digest, expect_digest);
+        TR_FAIL(TR_ERR_BUNDLE_DIGEST_MISMATCH);
+    }
+    if (!bundle_policy_allows(v->policy, u->version, digest)) {
+        say(why, why_cap, "digest %s of version %s is not on this enclave's pinned list", digest,
+            u->version);
+        TR_FAIL(TR_ERR_BUNDLE_NOT_ALLOWED);
+    }
+    pthread_mutex_lock(&v->install_mu);
+    locked = true;
+    TR_TRY(swap_into_place(u, why, why_cap));
+    tr_ignore(versions_rescan(v));
+    if (!versions_lookup(v, u->version, out)) {
+        say(why, why_cap, "version %s was installed but does not load (see the log)", u->version);
+        TR_FAIL(TR_ERR_BUNDLE_LAYOUT);
+    }
+out:
+    if (locked)
+        pthread_mutex_unlock(&v->install_mu);
+    versions_upload_abort(u);
+    return res;
+}
+
+void versions_upload_abort(struct versions_upload *u)
+{
+    if (!u)
+        return;
+    if (u->fd >= 0)
+        close(u->fd);
+    remove_tree(u->stage);
+    free(u);
+}
