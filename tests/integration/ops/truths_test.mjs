@@ -50,8 +50,9 @@ try {
   let o = null;
   try { o = JSON.parse(hj.stdout); } catch { /* checked below */ }
   check(hj.status === 0 && o && Array.isArray(o.available_versions) &&
-    JSON.stringify(o.available_versions) === '["1.2.3"]' && o.server_status === 'ok',
-  'teerex health --json: available_versions ["1.2.3"]', hj.stdout);
+    // BB_BINARY_PATH is listed as the version "default" (docs/PROTOCOL-EXT.md)
+    JSON.stringify(o.available_versions) === '["1.2.3","default"]' && o.server_status === 'ok',
+  'teerex health --json: available_versions ["1.2.3","default"]', hj.stdout);
 
   // ---- traffic of every kind, then promtool check metrics ----
   const post = (body, headers = {}) => fetch(`${srv.url}/prove`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
