@@ -38,7 +38,8 @@ static void help(FILE *f)
         "  --file SRC:DST:MODE  put file SRC at rootfs/DST with octal MODE (repeatable)\n"
         "  --cmd ARGV           the command the AWS init runs, split on spaces (repeatable,\n"
         "                       words are appended); no quoting\n"
-        "  --env K=V            an environment variable for the command (repeatable)\n"
+        "  --env K=V            an environment variable for the command (repeatable; a\n"
+        "                       name given twice is a usage error)\n"
         "  --pcrs-json FILE     also write the measurements as JSON (PCR0, PCR1, PCR2[, PCR8])\n\n"
         "Every ramdisk entry is sorted, owned by 0:0 and has mtime 0, so the PCRs depend\n"
         "only on the file contents and modes. The metadata section's BuildTime comes from\n"
@@ -142,6 +143,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
             if (o->n_env == MAX_ARGS || !strchr(optarg, '=') || optarg[0] == '=') {
                 fprintf(stderr, "teerex-eif: --env wants K=V (at most %d)\n", MAX_ARGS);
                 return -1;
+            }
+            /* The AWS init hands /env to execve as it is, so of two lines
+             * with one name the first wins there and the second is silently
+             * lost: refuse the image instead. */
+            for (size_t i = 0; i < o->n_env; i++) {
+                size_t nl = (size_t)(strchr(optarg, '=') - optarg);
+                if (strncmp(o->env[i], optarg, nl + 1) == 0) {
+                    fprintf(stderr, "teerex-eif: --env %.*s given twice ('%s', then '%s')\n",
+                            (int)nl, optarg, o->env[i], optarg);
+                    return -1;
+                }
             }
             o->env[o->n_env++] = optarg;
             break;

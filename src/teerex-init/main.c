@@ -26,7 +26,8 @@ static void usage(FILE *f)
           "  console DEST         /dev/console (default), stderr, off, or a path\n"
           "  console_buffer N     bytes buffered for a slow console (4096..16777216; 65536)\n"
           "  loopback on|off      bring up lo with 127.0.0.1/8 (on)\n"
-          "  env NAME=VALUE       set for every child (repeatable)\n"
+          "  env NAME=VALUE       set for every child (repeatable); a NAME twice in one\n"
+          "                       file is an error, --env NAME=V after --config overrides\n"
           "  child NAME PROG ARGS a child (repeatable, PROG an absolute path, no shell)\n"
           "  restart_min DUR      first restart delay (100ms)\n"
           "  restart_max DUR      backoff cap (30s)\n"
@@ -70,6 +71,9 @@ static void print_check(const struct rt_config *c)
     for (size_t i = 0; i < c->n_children; i++)
         printf("%s{\"name\":\"%s\",\"program\":\"%s\",\"args\":%zu}", i ? "," : "",
                c->children[i].name, c->children[i].argv[0], c->children[i].argc - 1);
+    printf("],\"env\":[");
+    for (size_t i = 0; i < c->n_env; i++) /* names only: a value may be sensitive */
+        printf("%s\"%.*s\"", i ? "," : "", (int)strcspn(c->env[i], "="), c->env[i]);
     printf("]}\n");
 }
 

@@ -146,6 +146,41 @@ tr_result rt_config_add_child_argv(struct rt_config *c, const char *name, char *
     return TR_SUCCESS;
 }
 
+/* A name set twice in one file is an error (the file is the image's
+ * definition: a repeat is a mistake); set again later (teerex-init --env
+ * NAME=... after --config), it replaces the earlier value and is marked, so
+ * that teerex-init logs the override at start. Never two entries of one name. */
+static TR_RESULT set_env(struct rt_config *c, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    TR_ENSURE(eq != NULL && eq != v, TR_ERR_RT_CONFIG_VALUE);
+    size_t nl = (size_t)(eq - v);
+    for (size_t k = 0; k < nl; k++) { /* a portable name: [A-Za-z_][A-Za-z0-9_]* */
+        char ch = v[k];
+        TR_ENSURE((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch == '_' ||
+                      (k > 0 && ch >= '0' && ch <= '9'),
+                  TR_ERR_RT_CONFIG_VALUE);
+    }
+    size_t i = 0;
+    while (i < c->n_env && !(strncmp(c->env[i], v, nl) == 0 && c->env[i][nl] == '='))
+        i++;
+    TR_ENSURE(i < c->n_env || c->n_env < RT_MAX_ENV, TR_ERR_RT_CONFIG_LIMIT);
+    TR_ENSURE(i == c->n_env || !c->in_file || c->env_file[i] != c->n_files,
+              TR_ERR_RT_CONFIG_DUPLICATE);
+    char *s = strdup(v);
+    TR_ENSURE(s != NULL, TR_ERR_NOMEM);
+    if (i < c->n_env) {
+        free(c->env[i]);
+        c->env_overridden[i] = true;
+    } else {
+        c->n_env++;
+    }
+    c->env[i] = s;
+    c->env_file[i] = c->in_file ? c->n_files : 0;
+    c->env[c->n_env] = NULL;
+    return TR_SUCCESS;
+}
+
 tr_result rt_config_set(struct rt_config *c, const char *key, const char *v)
 {
     uint64_t u;
@@ -175,16 +210,8 @@ tr_result rt_config_set(struct rt_config *c, const char *key, const char *v)
         return set_bool(&c->loopback, v);
     if (!strcmp(key, "exit_on_signal"))
         return set_bool(&c->exit_on_signal, v);
-    if (!strcmp(key, "env")) {
-        const char *eq = strchr(v, '=');
-        TR_ENSURE(eq != NULL && eq != v, TR_ERR_RT_CONFIG_VALUE);
-        TR_ENSURE(c->n_env < RT_MAX_ENV, TR_ERR_RT_CONFIG_LIMIT);
-        char *s = strdup(v);
-        TR_ENSURE(s != NULL, TR_ERR_NOMEM);
-        c->env[c->n_env++] = s;
-        c->env[c->n_env] = NULL;
-        return TR_SUCCESS;
-    }
+    if (!strcmp(key, "env"))
+        return set_env(c, v);
     if (!strcmp(key, "child"))
         return add_child_line(c, v);
     if (!strcmp(key, "restart_min"))
@@ -245,6 +272,8 @@ tr_result rt_config_parse(struct rt_config *c, const uint8_t *p, size_t n, size_
     struct tr_reader r;
     tr_reader_init(&r, p, n);
     size_t lineno = 0;
+    c->in_file = true;
+    c->n_files++;
     while (tr_reader_remaining(&r) > 0) {
         lineno++;
         const uint8_t *cur = tr_reader_cursor(&r);
@@ -257,9 +286,11 @@ tr_result rt_config_parse(struct rt_config *c, const uint8_t *p, size_t n, size_
         tr_result res = parse_line(c, line);
         if (!tr_ok(res)) {
             *bad_line = lineno;
+            c->in_file = false;
             return res;
         }
     }
+    c->in_file = false;
     return TR_SUCCESS;
 }
 

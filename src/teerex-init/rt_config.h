@@ -9,7 +9,10 @@
  *   console        = /dev/console | stderr | off | PATH
  *   console_buffer = 65536                bytes kept for a slow console
  *   loopback       = on | off             bring lo up with 127.0.0.1/8
- *   env            = PORT=4000            repeatable, for every child
+ *   env            = PORT=4000            repeatable, for every child; a name
+ *                                         given twice in the file is an error,
+ *                                         --env NAME=V on the command line
+ *                                         replaces the file's value (logged)
  *   child          = teerexd /app/teerexd repeatable: NAME PROGRAM ARGS...
  *   restart_min    = 100ms                first restart delay
  *   restart_max    = 30s                  cap of the exponential backoff
@@ -51,8 +54,12 @@ struct rt_config {
     char *console_path; /* owned; for RT_CONSOLE_PATH */
     size_t console_buffer;
     bool loopback;
-    char *env[RT_MAX_ENV + 1]; /* owned, NULL-terminated */
+    char *env[RT_MAX_ENV + 1];       /* owned, NULL-terminated, one entry per name */
+    bool env_overridden[RT_MAX_ENV]; /* replaced by a later setting */
+    unsigned env_file[RT_MAX_ENV];   /* which parsed file set it (1, 2...; 0: none) */
     size_t n_env;
+    bool in_file;     /* while rt_config_parse runs */
+    unsigned n_files; /* files parsed so far */
     struct rt_child_spec children[RT_MAX_CHILDREN];
     size_t n_children;
     uint64_t restart_min_ms, restart_max_ms, stable_after_ms, stop_timeout_ms;

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,43 +111,67 @@ static void drain(struct sup *s, int fd, struct rt_linebuf *lb, bool *eof)
     }
 }
 
+/* In the new process, before exec: a clean signal state, its own session,
+ * output into the pipe, and SIGKILL when teerex-init dies. That last part
+ * matters when teerex-init is not PID 1 (under the AWS init, in tests): a
+ * killed teerex-init must not leave a server running. Reports errno on the
+ * close-on-exec pipe ERR_W when the exec fails. Async-signal-safe calls only. */
+static _Noreturn void child_exec(const struct sup *s, const struct child *c, int out_w, int err_w,
+                                 pid_t parent)
+{
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigset_t none;
+    sigemptyset(&none);
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL); /* fails harmlessly for KILL, STOP, 32, 33 */
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int err = 0;
+    if (setsid() < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        err = errno;
+    else if (getppid() != parent)
+        err = ESRCH; /* teerex-init died before the death signal was armed */
+    else if (dup2(s->stdin_fd, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0)
+        err = errno;
+    if (err == 0) {
+        execve(c->spec->argv[0], c->spec->argv, environ);
+        err = errno;
+    }
+    ssize_t w = write(err_w, &err, sizeof(err));
+    (void)w;
+    _exit(127);
+}
+
 static void start_child(struct sup *s, struct child *c)
 {
-    int p[2] = {-1, -1};
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, deflt;
-    pid_t pid = -1;
-    int err;
-    if (pipe2(p, O_CLOEXEC) != 0) {
+    int p[2] = {-1, -1}, e[2] = {-1, -1};
+    pid_t pid = -1, self = getpid();
+    int err = 0;
+    if (pipe2(p, O_CLOEXEC) != 0 || pipe2(e, O_CLOEXEC) != 0) {
         err = errno;
         goto fail;
     }
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, s->stdin_fd, 0);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-    posix_spawnattr_init(&at);
-    sigemptyset(&none);
-    sigemptyset(&deflt);
-    sigaddset(&deflt, SIGPIPE);
-    sigaddset(&deflt, SIGTERM);
-    sigaddset(&deflt, SIGINT);
-    sigaddset(&deflt, SIGHUP);
-    sigaddset(&deflt, SIGUSR1);
-    sigaddset(&deflt, SIGCHLD);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &deflt);
-    posix_spawnattr_setflags(&at,
-                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
-    err = posix_spawn(&pid, c->spec->argv[0], &fa, &at, c->spec->argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+    pid = fork();
+    if (pid == 0)
+        child_exec(s, c, p[1], e[1], self);
+    if (pid < 0)
+        err = errno;
     close(p[1]);
-    if (err != 0) {
-        close(p[0]);
-        goto fail;
+    close(e[1]);
+    p[1] = e[1] = -1;
+    if (pid > 0) { /* EOF when the exec succeeded, else the child's errno */
+        ssize_t k;
+        do
+            k = read(e[0], &err, sizeof(err));
+        while (k < 0 && errno == EINTR);
+        if (k != (ssize_t)sizeof(err))
+            err = 0;
+        else
+            waitpid(pid, NULL, 0);
     }
+    close(e[0]);
+    e[0] = -1;
+    if (err != 0)
+        goto fail;
     fcntl(p[0], F_SETFL, O_NONBLOCK);
     c->pid = pid;
     c->out_fd = p[0];
@@ -160,6 +183,12 @@ static void start_child(struct sup *s, struct child *c)
            "starts", (json_int_t)c->starts);
     return;
 fail:
+    for (int i = 0; i < 2; i++) {
+        if (p[i] >= 0)
+            close(p[i]);
+        if (e[i] >= 0)
+            close(e[i]);
+    }
     s->spawn_failures++;
     c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : s->cfg->restart_min_ms;
     if (c->backoff_ms > s->cfg->restart_max_ms)
@@ -330,6 +359,8 @@ static TR_RESULT setup(struct sup *s)
         memcpy(name, cfg->env[i], nl);
         name[nl] = 0;
         TR_ENSURE(setenv(name, eq + 1, 1) == 0, TR_ERR_RT_CONFIG_VALUE);
+        if (cfg->env_overridden[i]) /* the name only: a value may be sensitive */
+            tr_log(TR_LOG_INFO, "env_override", "{s:s}", "name", name);
     }
     if (cfg->workdir)
         TR_ENSURE(chdir(cfg->workdir) == 0, TR_ERR_NOT_FOUND);

@@ -192,6 +192,8 @@ expect_invalid m_huge.eif EIF_BAD_SIZE
 expect_invalid m_trailing.eif EIF_TRAILING
 expect_invalid m_magic.eif EIF_BAD_MAGIC
 check "describe of a missing file exits 1" bash -c "'$BIN' describe nonexistent.eif 2>/dev/null; [ \$? = 1 ]"
+check "--env with one name twice is a usage error (exit 2) naming it" \
+  bash -c "'$BIN' build --kernel bzImage --cmdline cmdline --init init --nsm nsm.ko --root root --cmd /x --out z.eif --env LISTEN=a --env LOG=1 --env LISTEN=b 2>dup.err; [ \$? = 2 ] && grep -q 'env LISTEN given twice' dup.err && [ ! -e z.eif ]"
 check "build --help exits 0" bash -c "'$BIN' build --help | grep -q SOURCE_DATE_EPOCH"
 check "unknown command exits 2" bash -c "'$BIN' frobnicate 2>/dev/null; [ \$? = 2 ]"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # teerex-init in a fresh network namespace (lo down, like a Nitro enclave).
-#   init_test.sh health|restart|crashloop|zombies|sigterm|check|flood|rootfs
+#   init_test.sh health|restart|crashloop|zombies|sigterm|orphans|check|flood|rootfs
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -111,8 +111,66 @@ sigterm)
   ! kill -0 "$bpid" 2>/dev/null || fail "SIGTERM-ignoring child not killed"
   grep -q '"event":"children_stopped"' "$WORK/console" || fail "no children_stopped line"
   ;;
+orphans)
+  # teerex-init not PID 1 (as under the AWS init, or here): when it is killed,
+  # or exits, its children must not keep running. Production mode (no
+  # exit_on_signal): SIGKILL is the only way it goes.
+  { echo "console = $WORK/console"
+    echo "stats_file = $WORK/stats.json"
+    echo "workdir = $WORK"
+    echo "$SERVER_ENV"
+    echo "child = $SERVER_CHILD"
+    echo "child = sleeper /bin/sleep 1000"
+  } > "$WORK/init.conf"
+  for round in kill exit; do
+    if [ "$round" = kill ]; then
+      "${VG[@]}" "$INIT_BIN" --config "$WORK/init.conf" > "$WORK/init.log" 2>&1 &
+    else
+      "${VG[@]}" "$INIT_BIN" --config "$WORK/init.conf" --exit-on-signal --stop-timeout 1s > "$WORK/init.log" 2>&1 &
+    fi
+    INIT_PID=$!
+    PIDS+=("$INIT_PID")
+    wait_http "$URL" 15000 || fail "$round: server did not answer under teerex-init"
+    init_stats "$INIT_PID" "$WORK/stats.json"
+    spid=$(json_get "$WORK/stats.json" children.server.pid)
+    lpid=$(json_get "$WORK/stats.json" children.sleeper.pid)
+    KILL_AFTER+=("$spid" "$lpid")
+    t0=$(now_ms)
+    if [ "$round" = kill ]; then kill -9 "$INIT_PID"; else kill -TERM "$INIT_PID"; fi
+    wait "$INIT_PID" 2>/dev/null || true
+    # Running = exists and is not a zombie (an orphan waits for a far-away reaper).
+    running() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st:0:1}" != Z ]; }
+    while { running "$spid" || running "$lpid"; } && [ "$(( $(now_ms) - t0 ))" -lt 3000 ]; do
+      sleep 0.02
+    done
+    ! running "$spid" || fail "$round: teerexd (pid $spid) outlived teerex-init"
+    ! running "$lpid" || fail "$round: sleeper (pid $lpid) outlived teerex-init"
+    ! curl -s -m 1 -o /dev/null "$URL" || fail "$round: the server still answers"
+    note "$round: children gone $(( $(now_ms) - t0 )) ms after teerex-init was signalled"
+  done
+  ;;
 check)
   grep -q 'never exits' <<<"$("$INIT_BIN" --help)" || fail "--help"
+  # env: a name twice in one file is an error naming the line; --env after
+  # --config overrides it, and teerex-init says so at start.
+  printf 'child = a /bin/true\nenv = LISTEN=a\nenv = LISTEN=b\n' > "$WORK/dup.conf"
+  rc=0; err=$("$INIT_BIN" --check --config "$WORK/dup.conf" 2>&1) || rc=$?
+  [ "$rc" = 2 ] || fail "duplicate env name in a file exited $rc"
+  grep -q 'line 3.*RT_CONFIG_DUPLICATE' <<<"$err" || fail "duplicate env: $err"
+  printf 'child = a /bin/true\nenv = LISTEN=a\nenv = MODE=x\n' > "$WORK/env.conf"
+  out=$("$INIT_BIN" --check --config "$WORK/env.conf" --env LISTEN=b) || fail "--env override --check"
+  grep -q '"env":\["LISTEN","MODE"\]' <<<"$out" || fail "--check env list: $out"
+  # shellcheck disable=SC2016 # $LISTEN belongs to the generated script
+  printf '#!/bin/sh\necho "LISTEN=$LISTEN" > %s/env.out\n' "$WORK" > "$WORK/env.sh"
+  chmod +x "$WORK/env.sh"
+  "$INIT_BIN" --config "$WORK/env.conf" --env LISTEN=b --no-loopback --exit-on-signal \
+    --console "$WORK/env.console" -- "$WORK/env.sh" > /dev/null 2>&1 &
+  epid=$!
+  PIDS+=("$epid")
+  for _ in $(seq 100); do [ -s "$WORK/env.out" ] && break; sleep 0.02; done
+  kill -TERM "$epid"; wait "$epid" || true
+  [ "$(cat "$WORK/env.out" 2>/dev/null)" = LISTEN=b ] || fail "--env did not override the file"
+  grep -q '"event":"env_override".*"name":"LISTEN"' "$WORK/env.console" || fail "no env_override line"
   printf 'child = a /bin/true\nconsole = off\n' > "$WORK/ok.conf"
   out=$("$INIT_BIN" --check --config "$WORK/ok.conf") || fail "--check on a valid file"
   grep -q '"ok":true' <<<"$out" || fail "--check output: $out"
@@ -158,7 +216,9 @@ flood)
   # Baseline: the same server without teerex-init, its log to /dev/null.
   ip link set lo up
   if [ "$SERVER_KIND" = teerexd ]; then
-    (cd "$WORK" && PORT=4100 LISTEN=tcp:127.0.0.1:4100 TEE_MODE=standard "$TEEREXD_BIN" > /dev/null 2>&1) &
+    # exec: $! must be teerexd itself, or cleanup kills only a subshell and
+    # leaves teerexd running (it did, on 127.0.0.1:4100, after every run).
+    (cd "$WORK" && PORT=4100 LISTEN=tcp:127.0.0.1:4100 TEE_MODE=standard exec "$TEEREXD_BIN" > /dev/null 2>&1) &
   else
     PORT=4100 node "$HERE_INIT/fake_server.js" > /dev/null 2>&1 &
   fi

@@ -101,6 +101,9 @@ static void test_errors(void)
         {"loopback = maybe\n", TR_ERR_RT_CONFIG_VALUE, 1},
         {"env = NOEQUALS\n", TR_ERR_RT_CONFIG_VALUE, 1},
         {"env = =x\n", TR_ERR_RT_CONFIG_VALUE, 1},
+        {"env = 1X=y\n", TR_ERR_RT_CONFIG_VALUE, 1},
+        {"env = A\"B=y\n", TR_ERR_RT_CONFIG_VALUE, 1},
+        {"env = A=1\nenv = B=2\nenv = A=3\n", TR_ERR_RT_CONFIG_DUPLICATE, 3},
         {"child = onlyname\n", TR_ERR_RT_CONFIG_VALUE, 1},
         {"child = x relative/prog\n", TR_ERR_RT_CONFIG_VALUE, 1},
         {"child = bad/name /bin/true\n", TR_ERR_RT_CONFIG_VALUE, 1},
@@ -164,6 +167,38 @@ static void test_limits(void)
     rt_config_free(&c);
 }
 
+/* One entry per name: a later source overrides (and is marked), a repeat
+ * inside one file is an error (the issue: /env held LISTEN twice, first won). */
+static void test_env_override(void)
+{
+    struct rt_config c;
+    size_t line;
+    rt_config_init(&c);
+    EXPECT_OK(rt_config_set(&c, "env", "EARLY=cli"));
+    EXPECT_OK(parse(
+        &c, "env = TEE_MODE=nitro\nenv = LISTEN=proxy+vsock:any:5000\nenv = EARLY=file\n", &line));
+    EXPECT_EQ(c.n_env, 3);
+    EXPECT_STR_EQ(c.env[0], "EARLY=file");
+    EXPECT_TRUE(c.env_overridden[0]);
+    EXPECT_OK(rt_config_set(&c, "env", "LISTEN=tcp:0.0.0.0:4000"));
+    EXPECT_OK(rt_config_set(&c, "env", "LISTEN=proxy+vsock:any:5000,tcp:0.0.0.0:4000"));
+    EXPECT_EQ(c.n_env, 3);
+    EXPECT_STR_EQ(c.env[2], "LISTEN=proxy+vsock:any:5000,tcp:0.0.0.0:4000");
+    EXPECT_TRUE(c.env_overridden[2]);
+    EXPECT_TRUE(!c.env_overridden[1]);
+    EXPECT_TRUE(c.env[3] == NULL);
+    /* A prefix is another name. */
+    EXPECT_OK(rt_config_set(&c, "env", "LISTEN_X=1"));
+    EXPECT_EQ(c.n_env, 4);
+    /* A second file may override the first; a repeat inside it may not. */
+    EXPECT_OK(parse(&c, "env = TEE_MODE=standard\n", &line));
+    EXPECT_STR_EQ(c.env[1], "TEE_MODE=standard");
+    EXPECT_ERR(parse(&c, "env = Z=1\nenv = Z=2\n", &line), TR_ERR_RT_CONFIG_DUPLICATE);
+    EXPECT_EQ(line, 2);
+    EXPECT_TRUE(!c.in_file);
+    rt_config_free(&c);
+}
+
 static void test_load(void)
 {
     struct rt_config c;
@@ -188,6 +223,7 @@ int main(void)
     RUN_TEST(test_defaults_and_console);
     RUN_TEST(test_errors);
     RUN_TEST(test_limits);
+    RUN_TEST(test_env_override);
     RUN_TEST(test_load);
     return TEST_SUMMARY();
 }
