@@ -56,3 +56,22 @@ function(tr_add_script_test name)
   set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}"
     ENVIRONMENT "${TR_TEST_ENV}" SKIP_RETURN_CODE ${TR_SKIP_CODE} TIMEOUT ${T_TIMEOUT})
 endfunction()
+
+# tr_add_static_tool(name SOURCES ... INCLUDES ...): a fully static program for
+# the EC2 parent (Amazon Linux has an older glibc than the Debian build
+# image): lib/core's sources compiled in, libcrypto.a and libjansson.a linked
+# (pkg-config's imported targets point at .so files). -DTR_STATIC_PROXY=ON.
+function(tr_add_static_tool name)
+  cmake_parse_arguments(T "" "" "SOURCES;INCLUDES" ${ARGN})
+  get_target_property(core_srcs teerex_core SOURCES)
+  get_target_property(core_dir teerex_core SOURCE_DIR)
+  list(TRANSFORM core_srcs PREPEND ${core_dir}/)
+  find_library(TR_JANSSON_A libjansson.a REQUIRED)
+  find_library(TR_CRYPTO_A libcrypto.a REQUIRED)
+  add_executable(${name} ${T_SOURCES} ${core_srcs})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/lib
+    ${T_INCLUDES})
+  target_link_options(${name} PRIVATE -static)
+  target_link_libraries(${name} PRIVATE ${TR_JANSSON_A} ${TR_CRYPTO_A} Threads::Threads
+    ${CMAKE_DL_LIBS})
+endfunction()

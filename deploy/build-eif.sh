@@ -3,7 +3,7 @@
 # and writes the PCRs clients pin.
 #   deploy/build-eif.sh [--crs DIR] [--out DIR] [--tag TAG]
 # Writes OUT/teerex.eif, OUT/pcrs.json ({"PCR0":..,"PCR1":..,"PCR2":..}),
-# OUT/build-enclave.json (nitro-cli's full output), OUT/teerex-proxy.
+# OUT/build-enclave.json (nitro-cli's full output), OUT/teerex-proxy, OUT/teerex-logd.
 # Exit codes: 0 ok, 1 a build step failed, 2 usage.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,10 +39,11 @@ mkdir -p "$ctx/deploy/crs"
 cp "$crs/bn254_g1.dat" "$crs/bn254_g2.dat" "$ctx/deploy/crs/"
 echo "== docker build (enclave image) from $(git -C "$src" rev-parse --short HEAD)"
 docker build -f "$ctx/deploy/Dockerfile.enclave" --target enclave -t "$tag" "$ctx"
-echo "== docker build (host tools: static teerex-proxy)"
+echo "== docker build (host tools: static teerex-proxy, teerex-logd)"
 docker build -f "$ctx/deploy/Dockerfile.enclave" --target host-tools -t teerex-host-tools "$ctx"
 cid=$(docker create teerex-host-tools /teerex-proxy)
 docker cp "$cid:/teerex-proxy" "$out/teerex-proxy"
+docker cp "$cid:/teerex-logd" "$out/teerex-logd"
 docker rm "$cid" >/dev/null
 size=$(docker image inspect "$tag" --format '{{.Size}}')
 echo "enclave image $tag: $(( size / 1048576 )) MiB (the TypeScript server's EIF was ~1.1 GB)"

@@ -36,6 +36,13 @@ static void usage(FILE *f)
           "  exit_on_signal on    test mode: exit 0 once children stopped after SIGTERM/SIGINT\n"
           "  stats_file PATH      JSON counters, written on SIGUSR1 and at exit\n"
           "  log_level LEVEL      debug|info|warn|error|off (info)\n"
+          "  log_forward ADDR     also send every JSON log line to a receiver on the\n"
+          "                       parent (teerex-logd): vsock:3:PORT in an enclave (CID 3\n"
+          "                       is the parent), tcp:IP:PORT or unix:PATH elsewhere. Only\n"
+          "                       JSON object lines travel; other output is withheld and\n"
+          "                       counted. Bounded and non-blocking like the console;\n"
+          "                       reconnects with backoff (0.5 s .. 30 s)\n"
+          "  log_forward_buffer N bytes kept for a slow or absent receiver (262144)\n"
           "  --no-loopback, --exit-on-signal   shorthands\n"
           "  -- PROGRAM ARGS      one more child, named after PROGRAM's base name\n"
           "\n"
@@ -61,13 +68,13 @@ static int config_error(const char *what, const char *detail, size_t line, tr_re
 static void print_check(const struct rt_config *c)
 {
     printf("{\"ok\":true,\"workdir\":\"%s\",\"console\":\"%s\",\"console_buffer\":%zu,"
-           "\"loopback\":%s,\"children\":[",
+           "\"loopback\":%s,\"log_forward\":\"%s\",\"children\":[",
            c->workdir ? c->workdir : "",
            c->console == RT_CONSOLE_OFF      ? "off"
            : c->console == RT_CONSOLE_STDERR ? "stderr"
            : c->console_path                 ? c->console_path
                                              : "/dev/console",
-           c->console_buffer, c->loopback ? "true" : "false");
+           c->console_buffer, c->loopback ? "true" : "false", c->log_forward ? c->log_forward : "");
     for (size_t i = 0; i < c->n_children; i++)
         printf("%s{\"name\":\"%s\",\"program\":\"%s\",\"args\":%zu}", i ? "," : "",
                c->children[i].name, c->children[i].argv[0], c->children[i].argc - 1);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rt_addr.h"
 #include "rt_config.h"
 #include "teerex/buf.h"
 #include "teerex/codec.h"
@@ -22,6 +23,7 @@ void rt_config_init(struct rt_config *c)
     c->stable_after_ms = 10000;
     c->stop_timeout_ms = 10000;
     c->log_level = TR_LOG_INFO;
+    c->log_forward_buffer = RT_LOGFWD_BUF_DEFAULT;
 }
 
 static void free_child(struct rt_child_spec *s)
@@ -36,6 +38,7 @@ void rt_config_free(struct rt_config *c)
     free(c->workdir);
     free(c->console_path);
     free(c->stats_file);
+    free(c->log_forward);
     for (size_t i = 0; i < c->n_env; i++)
         free(c->env[i]);
     for (size_t i = 0; i < c->n_children; i++)
@@ -225,6 +228,19 @@ tr_result rt_config_set(struct rt_config *c, const char *key, const char *v)
     if (!strcmp(key, "stats_file")) {
         TR_ENSURE(v[0] == '/', TR_ERR_RT_CONFIG_VALUE);
         return set_str(&c->stats_file, v);
+    }
+    if (!strcmp(key, "log_forward")) {
+        struct rt_addr a;
+        TR_ENSURE(tr_ok(rt_addr_parse(v, &a)) && !a.cid_auto && a.len > 0 &&
+                      (a.kind != RT_ADDR_VSOCK || a.cid != RT_VSOCK_CID_ANY),
+                  TR_ERR_RT_CONFIG_VALUE);
+        return set_str(&c->log_forward, v);
+    }
+    if (!strcmp(key, "log_forward_buffer")) {
+        tr_result r = tr_parse_u64(v, RT_CONSOLE_BUF_MAX, &u);
+        TR_ENSURE(tr_ok(r) && u >= RT_CONSOLE_BUF_MIN, TR_ERR_RT_CONFIG_VALUE);
+        c->log_forward_buffer = (size_t)u;
+        return TR_SUCCESS;
     }
     if (!strcmp(key, "log_level")) {
         int l = tr_log_level_parse(v);

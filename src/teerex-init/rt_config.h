@@ -21,6 +21,9 @@
  *   exit_on_signal = off                  test mode: exit after SIGTERM/SIGINT
  *   stats_file     = PATH                 counters written on SIGUSR1 and exit
  *   log_level      = info
+ *   log_forward    = vsock:3:5001         also send every JSON log line to the
+ *                                         parent's teerex-logd (tcp:/unix: too)
+ *   log_forward_buffer = 262144           bytes kept while the receiver is slow
  */
 #ifndef TEEREX_RT_CONFIG_H
 #define TEEREX_RT_CONFIG_H
@@ -39,6 +42,7 @@
 #define RT_MAX_NAME 32
 #define RT_CONSOLE_BUF_MIN ((uint64_t)4096)
 #define RT_CONSOLE_BUF_MAX ((uint64_t)16 * 1024 * 1024)
+#define RT_LOGFWD_BUF_DEFAULT ((size_t)256 * 1024)
 
 enum rt_console_kind { RT_CONSOLE_PATH = 0, RT_CONSOLE_STDERR, RT_CONSOLE_OFF };
 
@@ -64,8 +68,10 @@ struct rt_config {
     size_t n_children;
     uint64_t restart_min_ms, restart_max_ms, stable_after_ms, stop_timeout_ms;
     bool exit_on_signal;
-    char *stats_file; /* owned; NULL: none */
-    int log_level;    /* enum tr_log_level */
+    char *stats_file;  /* owned; NULL: none */
+    char *log_forward; /* owned; NULL: no log channel */
+    size_t log_forward_buffer;
+    int log_level; /* enum tr_log_level */
 };
 
 /* Defaults: console /dev/console, 64 KiB buffer, loopback on, 100ms..30s. */

@@ -17,13 +17,22 @@
 
 #include "init.h"
 #include "rt_console.h"
+#include "rt_logfwd.h"
 #include "rt_netlink.h"
 #include "teerex/log.h"
 
 extern char **environ;
 
+struct sup;
+/* Where a line came from: the console and the log forwarder both get it. */
+struct line_src {
+    struct sup *s;
+    const char *name;
+};
+
 struct child {
     const struct rt_child_spec *spec;
+    struct line_src src;
     pid_t pid;
     int out_fd;
     struct rt_linebuf lb;
@@ -38,6 +47,12 @@ struct sup {
     int stdin_fd; /* /dev/null, or an empty pipe where /dev is not mounted */
     bool con_pollable, con_want_out;
     struct rt_linebuf self_lb;
+    struct line_src self_src;
+    struct rt_logfwd fwd;
+    bool fwd_on;
+    unsigned fwd_gen; /* socket generation registered in epoll (0: none) */
+    uint32_t fwd_ev;
+    uint32_t fwd_seen; /* events seen on the forwarder socket this round */
     struct child ch[RT_MAX_CHILDREN];
     size_t n;
     bool stopping;
@@ -47,7 +62,7 @@ struct sup {
 };
 
 /* epoll tags: small integers, children are 16 + index. */
-enum { TAG_SIG = 1, TAG_LOG = 2, TAG_CON = 3, TAG_CHILD = 16 };
+enum { TAG_SIG = 1, TAG_LOG = 2, TAG_CON = 3, TAG_FWD = 4, TAG_CHILD = 16 };
 
 static uint64_t now_ms(void)
 {
@@ -77,11 +92,19 @@ static void write_stats(struct sup *s)
             "{\"console_lines_in\":%llu,\"console_lines_written\":%llu,"
             "\"console_lines_dropped\":%llu,\"console_bytes_dropped\":%llu,"
             "\"console_lines_silenced\":%llu,\"zombies_reaped\":%llu,\"spawn_failures\":%llu,"
+            "\"log_forward\":{\"on\":%s,\"connected\":%s,\"lines_in\":%llu,"
+            "\"lines_sent\":%llu,\"lines_dropped\":%llu,\"lines_withheld\":%llu,"
+            "\"connects\":%llu,\"connect_failures\":%llu,\"disconnects\":%llu},"
             "\"children\":{",
             (unsigned long long)s->con.lines_in, (unsigned long long)s->con.lines_written,
             (unsigned long long)s->con.lines_dropped, (unsigned long long)s->con.bytes_dropped,
             (unsigned long long)s->con.lines_silenced, (unsigned long long)s->zombies_reaped,
-            (unsigned long long)s->spawn_failures);
+            (unsigned long long)s->spawn_failures, s->fwd_on ? "true" : "false",
+            s->fwd_on && s->fwd.ring.fd >= 0 ? "true" : "false",
+            (unsigned long long)s->fwd.ring.lines_in, (unsigned long long)s->fwd.ring.lines_written,
+            (unsigned long long)s->fwd.ring.lines_dropped,
+            (unsigned long long)s->fwd.lines_withheld, (unsigned long long)s->fwd.connects,
+            (unsigned long long)s->fwd.connect_failures, (unsigned long long)s->fwd.disconnects);
     for (size_t i = 0; i < s->n; i++)
         fprintf(f, "%s\"%s\":{\"pid\":%d,\"starts\":%llu,\"exits\":%llu,\"backoff_ms\":%llu}",
                 i ? "," : "", s->ch[i].spec->name, (int)s->ch[i].pid,
@@ -90,6 +113,14 @@ static void write_stats(struct sup *s)
     fprintf(f, "}}\n");
     if (fclose(f) == 0)
         rename(tmp, path);
+}
+
+static void on_line(void *ctx, const uint8_t *line, size_t n)
+{
+    struct line_src *src = ctx;
+    rt_console_push(&src->s->con, line, n);
+    if (src->s->fwd_on)
+        rt_logfwd_push(&src->s->fwd, src->name, line, n);
 }
 
 static void drain(struct sup *s, int fd, struct rt_linebuf *lb, bool *eof)
@@ -103,11 +134,12 @@ static void drain(struct sup *s, int fd, struct rt_linebuf *lb, bool *eof)
         if (k < 0)
             return; /* EAGAIN */
         if (k == 0) {
-            rt_linebuf_finish(lb, &s->con);
+            (void)s;
+            rt_linebuf_finish(lb);
             *eof = true;
             return;
         }
-        rt_linebuf_feed(lb, &s->con, buf, (size_t)k);
+        rt_linebuf_feed(lb, buf, (size_t)k);
     }
 }
 
@@ -175,7 +207,8 @@ static void start_child(struct sup *s, struct child *c)
     fcntl(p[0], F_SETFL, O_NONBLOCK);
     c->pid = pid;
     c->out_fd = p[0];
-    c->lb.len = 0;
+    c->src = (struct line_src){.s = s, .name = c->spec->name};
+    rt_linebuf_init(&c->lb, on_line, &c->src);
     c->started_ms = now_ms();
     c->starts++;
     ep_add(s, p[0], EPOLLIN, TAG_CHILD + (uint64_t)(c - s->ch));
@@ -210,7 +243,7 @@ static void close_output(struct sup *s, struct child *c)
         if (s->con.lines_in == before && c->lb.len == 0)
             break;
     }
-    rt_linebuf_finish(&c->lb, &s->con);
+    rt_linebuf_finish(&c->lb);
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->out_fd, NULL);
     close(c->out_fd);
     c->out_fd = -1;
@@ -282,11 +315,13 @@ static void on_signal(struct sup *s)
             break;
         case SIGUSR1:
             write_stats(s);
-            tr_log(TR_LOG_INFO, "stats", "{s:I,s:I,s:I,s:I}", "console_lines_in",
+            tr_log(TR_LOG_INFO, "stats", "{s:I,s:I,s:I,s:I,s:I,s:I}", "console_lines_in",
                    (json_int_t)s->con.lines_in, "console_lines_dropped",
                    (json_int_t)s->con.lines_dropped, "console_lines_written",
                    (json_int_t)s->con.lines_written, "zombies_reaped",
-                   (json_int_t)s->zombies_reaped);
+                   (json_int_t)s->zombies_reaped, "log_forward_lines_sent",
+                   (json_int_t)s->fwd.ring.lines_written, "log_forward_lines_dropped",
+                   (json_int_t)s->fwd.ring.lines_dropped);
             break;
         default: break;
         }
@@ -330,6 +365,10 @@ static TR_RESULT setup(struct sup *s)
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
     TR_ENSURE(s->epfd >= 0, TR_ERR_SYS);
 
+    if (cfg->log_forward) {
+        TR_GUARD(rt_logfwd_init(&s->fwd, cfg->log_forward, cfg->log_forward_buffer));
+        s->fwd_on = true;
+    }
     s->con_fd = open_console(cfg);
     s->con_pollable = true;
     TR_GUARD(rt_console_init(&s->con, s->con_fd, cfg->console_buffer));
@@ -345,6 +384,8 @@ static TR_RESULT setup(struct sup *s)
     s->log_r = lp[0];
     s->log_w = lp[1];
     tr_log_set_fd(s->log_w); /* our own lines go through the same ring */
+    s->self_src = (struct line_src){.s = s, .name = "teerex-init"};
+    rt_linebuf_init(&s->self_lb, on_line, &s->self_src);
     tr_log_set_level((enum tr_log_level)cfg->log_level);
     ep_add(s, s->sigfd, EPOLLIN, TAG_SIG);
     ep_add(s, s->log_r, EPOLLIN, TAG_LOG);
@@ -379,6 +420,30 @@ static void set_console_interest(struct sup *s, bool want)
     struct epoll_event e = {.events = want ? EPOLLOUT : 0, .data.u64 = TAG_CON};
     epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->con_fd, &e);
     s->con_want_out = want;
+}
+
+/* Lets the forwarder act on what epoll saw, then keeps its socket's epoll
+ * registration in step with the socket it now has (a new one after every
+ * reconnect: the generation tells, since a closed fd number comes back). */
+static void fwd_update(struct sup *s, int *timeout)
+{
+    if (!s->fwd_on)
+        return;
+    uint32_t want = rt_logfwd_step(&s->fwd, s->fwd_seen, now_ms(), timeout);
+    s->fwd_seen = 0;
+    if (s->fwd.fd < 0) {
+        s->fwd_gen = 0; /* closing the socket removed it from epoll */
+        return;
+    }
+    struct epoll_event e = {.events = want, .data.u64 = TAG_FWD};
+    if (s->fwd_gen != s->fwd.gen) {
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->fwd.fd, &e);
+        s->fwd_gen = s->fwd.gen;
+        s->fwd_ev = want;
+    } else if (want != s->fwd_ev) {
+        epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->fwd.fd, &e);
+        s->fwd_ev = want;
+    }
 }
 
 static bool any_running(const struct sup *s)
@@ -440,7 +505,11 @@ int init_supervise(const struct rt_config *cfg)
                 if (cfg->exit_on_signal) {
                     drain(&s, s.log_r, &s.self_lb, &self_eof);
                     rt_console_flush(&s.con);
+                    int ignored = -1;
+                    fwd_update(&s, &ignored); /* best effort: never waits */
                     write_stats(&s);
+                    if (s.fwd_on)
+                        rt_logfwd_free(&s.fwd);
                     return INIT_EXIT_OK;
                 }
                 s.stopping = false; /* stay up, keep reaping, never restart */
@@ -456,6 +525,7 @@ int init_supervise(const struct rt_config *cfg)
         }
         if (s.con_fd >= 0 && !s.con_pollable && s.con.len > 0)
             timeout = timeout < 0 || timeout > 100 ? 100 : timeout;
+        fwd_update(&s, &timeout);
 
         struct epoll_event ev[32];
         int k = epoll_wait(s.epfd, ev, 32, timeout);
@@ -467,6 +537,8 @@ int init_supervise(const struct rt_config *cfg)
                 on_signal(&s);
             } else if (tag == TAG_LOG) {
                 drain(&s, s.log_r, &s.self_lb, &self_eof);
+            } else if (tag == TAG_FWD) {
+                s.fwd_seen |= ev[j].events;
             } else if (tag >= TAG_CHILD && tag < TAG_CHILD + RT_MAX_CHILDREN) {
                 struct child *c = &s.ch[tag - TAG_CHILD];
                 bool eof = false;
@@ -478,5 +550,7 @@ int init_supervise(const struct rt_config *cfg)
             }
         }
         set_console_interest(&s, rt_console_flush(&s.con));
+        int ignored = -1;
+        fwd_update(&s, &ignored);
     }
 }

@@ -328,26 +328,6 @@ static void check_timeouts(struct proxy *p, uint64_t now)
     }
 }
 
-static TR_RESULT open_listener(const struct rt_addr *a, int *out)
-{
-    int fd;
-    TR_GUARD(rt_addr_socket(a, &fd));
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (a->kind == RT_ADDR_UNIX) {
-        struct stat st;
-        const char *path = ((const struct sockaddr_un *)&a->ss)->sun_path;
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-            unlink(path); /* a stale socket from a previous run */
-    }
-    if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 || listen(fd, 1024) != 0) {
-        close(fd);
-        TR_BAIL(TR_ERR_SYS);
-    }
-    *out = fd;
-    return TR_SUCCESS;
-}
-
 static void raise_fd_limit(void)
 {
     struct rlimit rl;
@@ -381,7 +361,7 @@ int proxy_run(const struct proxy_opts *o)
         tr_log(TR_LOG_ERROR, "setup_failed", "{s:s}", "error", strerror(errno));
         return rc;
     }
-    tr_result r = open_listener(&o->listen, &p->lst.fd);
+    tr_result r = rt_addr_listen(&o->listen, 1024, &p->lst.fd);
     if (!tr_ok(r)) {
         char t[RT_ADDR_TEXT_MAX];
         rt_addr_format(&o->listen, t, sizeof(t));
@@ -391,7 +371,7 @@ int proxy_run(const struct proxy_opts *o)
     }
     p->lst.kind = EP_LISTEN;
     if (o->has_status) {
-        r = open_listener(&o->status, &p->st.fd);
+        r = rt_addr_listen(&o->status, 1024, &p->st.fd);
         if (!tr_ok(r)) {
             tr_log(TR_LOG_ERROR, "status_listen_failed", "{s:s}", "error", tr_err_name(r.err));
             close(p->lst.fd);

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -152,6 +153,26 @@ tr_result rt_addr_socket(const struct rt_addr *a, int *fd)
         TR_BAIL(TR_ERR_RT_VSOCK_UNAVAILABLE);
     TR_ENSURE(s >= 0, TR_ERR_SYS);
     *fd = s;
+    return TR_SUCCESS;
+}
+
+tr_result rt_addr_listen(const struct rt_addr *a, int backlog, int *out)
+{
+    int fd;
+    TR_GUARD(rt_addr_socket(a, &fd));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (a->kind == RT_ADDR_UNIX) {
+        struct stat st;
+        const char *path = ((const struct sockaddr_un *)&a->ss)->sun_path;
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+            unlink(path); /* a stale socket from a previous run */
+    }
+    if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 || listen(fd, backlog) != 0) {
+        close(fd);
+        TR_BAIL(TR_ERR_SYS);
+    }
+    *out = fd;
     return TR_SUCCESS;
 }
 

@@ -32,6 +32,9 @@ TR_RESULT rt_addr_vsock_as_tcp(const struct rt_addr *vs, struct rt_addr *tcp);
 /* Creates a socket of the address's family (SOCK_STREAM, non-blocking,
  * close-on-exec). A kernel without vsock gives RT_VSOCK_UNAVAILABLE. */
 TR_RESULT rt_addr_socket(const struct rt_addr *a, int *fd);
+/* A listening socket (non-blocking) bound to the address; a stale unix
+ * socket file from an earlier run is replaced. */
+TR_RESULT rt_addr_listen(const struct rt_addr *a, int backlog, int *fd);
 /* "tcp:1.2.3.4:80", "vsock:16:5000", "unix:/p" into out (always terminated). */
 void rt_addr_format(const struct rt_addr *a, char *out, size_t cap);
 /* Formats a raw sockaddr the same way (peer addresses in logs). */

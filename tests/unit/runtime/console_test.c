@@ -117,15 +117,16 @@ static void test_linebuf(void)
     struct rt_console c;
     EXPECT_OK(rt_console_init(&c, p[1], 65536));
     static struct rt_linebuf lb;
-    rt_linebuf_feed(&lb, &c, (const uint8_t *)"par", 3);
+    rt_linebuf_init(&lb, rt_console_line, &c);
+    rt_linebuf_feed(&lb, (const uint8_t *)"par", 3);
     EXPECT_EQ(c.lines_in, 0);
-    rt_linebuf_feed(&lb, &c, (const uint8_t *)"tial\nnext\nrest", 14);
+    rt_linebuf_feed(&lb, (const uint8_t *)"tial\nnext\nrest", 14);
     EXPECT_EQ(c.lines_in, 2);
     static uint8_t big[RT_LINE_MAX * 2 + 10];
     memset(big, 'z', sizeof(big));
-    rt_linebuf_feed(&lb, &c, big, sizeof(big)); /* cut into RT_LINE_MAX pieces */
+    rt_linebuf_feed(&lb, big, sizeof(big)); /* cut into RT_LINE_MAX pieces */
     EXPECT_EQ(c.lines_in, 4);
-    rt_linebuf_finish(&lb, &c);
+    rt_linebuf_finish(&lb);
     EXPECT_EQ(c.lines_in, 5);
     EXPECT_EQ(lb.len, 0);
     rt_console_flush(&c);
@@ -137,8 +138,63 @@ static void test_linebuf(void)
     close(p[1]);
 }
 
+/* Hold mode (the log forwarder's ring): lines wait while detached; a write
+ * error detaches instead of breaking; a line cut by the detach is skipped. */
+static void test_hold_detach_attach(void)
+{
+    struct rt_console c;
+    EXPECT_OK(rt_console_init(&c, -1, 4096));
+    rt_console_hold(&c, "log_forward_dropped");
+    EXPECT_TRUE(rt_console_push(&c, "one\n", 4)); /* kept, not silenced */
+    EXPECT_EQ(c.lines_silenced, 0);
+    EXPECT_TRUE(!rt_console_flush(&c)); /* no sink: nothing to do */
+    int p[2];
+    EXPECT_EQ(pipe(p), 0);
+    rt_console_attach(&c, p[1]);
+    EXPECT_TRUE(!rt_console_flush(&c));
+    char got[64] = {0};
+    EXPECT_EQ(read(p[0], got, sizeof(got)), 4);
+    EXPECT_MEM_EQ(got, "one\n", 4);
+    /* A line half written, then the reader goes away: detached, not broken. */
+    static char big[70000];
+    memset(big, 'b', sizeof(big));
+    big[sizeof(big) - 1] = '\n';
+    struct rt_console c2;
+    EXPECT_OK(rt_console_init(&c2, -1, 200000));
+    rt_console_hold(&c2, "log_forward_dropped");
+    EXPECT_TRUE(rt_console_push(&c2, big, sizeof(big)));
+    EXPECT_TRUE(rt_console_push(&c2, "next\n", 5));
+    int q[2];
+    EXPECT_EQ(pipe(q), 0);
+    fcntl(q[1], F_SETPIPE_SZ, 4096);
+    rt_console_attach(&c2, q[1]);
+    EXPECT_TRUE(rt_console_flush(&c2)); /* the pipe took part of the big line */
+    EXPECT_TRUE(c2.mid_line);
+    close(q[0]);
+    signal(SIGPIPE, SIG_IGN);
+    EXPECT_TRUE(!rt_console_flush(&c2)); /* EPIPE */
+    EXPECT_EQ(c2.fd, -1);
+    EXPECT_EQ(c2.sink_errors, 1);
+    EXPECT_TRUE(!c2.broken);
+    int r[2];
+    EXPECT_EQ(pipe(r), 0);
+    rt_console_attach(&c2, r[1]); /* the rest of the big line is skipped */
+    EXPECT_TRUE(!rt_console_flush(&c2));
+    memset(got, 0, sizeof(got));
+    EXPECT_EQ(read(r[0], got, sizeof(got)), 5);
+    EXPECT_MEM_EQ(got, "next\n", 5);
+    rt_console_free(&c);
+    rt_console_free(&c2);
+    close(p[0]);
+    close(p[1]);
+    close(q[1]);
+    close(r[0]);
+    close(r[1]);
+}
+
 int main(void)
 {
+    RUN_TEST(test_hold_detach_attach);
     RUN_TEST(test_fill_and_drop);
     RUN_TEST(test_wraparound_and_newline);
     RUN_TEST(test_silenced_and_broken);
