@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Starts the enclave: sizes its memory from the EIF, makes sure the allocator
 # has enough, terminates an older enclave of the same name, prints the CID.
-#   deploy/run-enclave.sh [--eif FILE] [--name NAME] [--cpus N] [--memory MIB] [--debug]
+#   deploy/run-enclave.sh [--eif FILE] [--name NAME] [--cpus N] [--memory MIB] [--debug] [--watch]
 # Env: TEEREX_EIF, TEEREX_ENCLAVE_NAME, TEEREX_CPUS, TEEREX_MEMORY_MIB, TEEREX_DEBUG=1.
 # --debug attaches a console (nitro-cli console) but the attestation document
 # then carries all-zero PCRs: clients pinning PCRs will (rightly) refuse it.
-# Exit codes: 0 running, 1 failed, 2 usage.
+# --watch stays in the foreground (teerex-enclave.service) and exits 1 when
+# the enclave is gone from `nitro-cli describe-enclaves` or stops answering
+# TEEREX_HEALTH_URL (default http://127.0.0.1:4000/health, through the proxy)
+# TEEREX_WATCH_FAILURES times in a row (3) every TEEREX_WATCH_INTERVAL seconds
+# (10), after TEEREX_WATCH_START_GRACE seconds to boot (180); it terminates an
+# unresponsive enclave first, so systemd's restart starts a fresh one. A
+# teerexd that answers "not_ready" or "draining" is alive: logged, not
+# restarted. SIGTERM terminates the enclave and exits 0. Events are JSON lines.
+# Exit codes: 0 running (or stopped by SIGTERM under --watch), 1 failed or
+# enclave lost, 2 usage.
 set -euo pipefail
 eif=${TEEREX_EIF:-/var/lib/teerex/teerex.eif}
 name=${TEEREX_ENCLAVE_NAME:-teerex}
@@ -13,6 +22,7 @@ cpus=${TEEREX_CPUS:-2}
 memory=${TEEREX_MEMORY_MIB:-4096} # bb needs room to prove; raised to the EIF minimum when lower
 debug=${TEEREX_DEBUG:-0}
 allocator=${TEEREX_ALLOCATOR_YAML:-/etc/nitro_enclaves/allocator.yaml}
+watch=0
 while [ $# -gt 0 ]; do
   case $1 in
     --eif) eif=$2; shift 2 ;;
@@ -20,7 +30,8 @@ while [ $# -gt 0 ]; do
     --cpus) cpus=$2; shift 2 ;;
     --memory) memory=$2; shift 2 ;;
     --debug) debug=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --watch) watch=1; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run-enclave: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -67,3 +78,59 @@ fi
 out=$(nitro-cli "${args[@]}") || die "nitro-cli run-enclave failed: $out"
 cid=$(echo "$out" | jq -r '.EnclaveCID')
 echo "enclave $name running, CID $cid (teerex-proxy --target vsock:auto:5000 finds it by name)"
+[ "$watch" = 1 ] || exit 0
+
+# --- the watch: is the enclave still there, and does it answer? ---------------
+interval=${TEEREX_WATCH_INTERVAL:-10}
+max_fails=${TEEREX_WATCH_FAILURES:-3}
+grace=${TEEREX_WATCH_START_GRACE:-180}
+health_url=${TEEREX_HEALTH_URL:-http://127.0.0.1:4000/health}
+jlog() { # level event [key value]...
+  local level=$1 event=$2
+  shift 2
+  jq -nc --arg level "$level" --arg event "$event" --args \
+    '{level: $level, component: "teerex-enclave-watch", event: $event}
+     + ([$ARGS.positional | _nwise(2) | {(.[0]): .[1]}] | add // {})' "$@"
+}
+stop() {
+  jlog info stopping enclave "$name"
+  nitro-cli terminate-enclave --enclave-name "$name" >/dev/null 2>&1 || true
+  exit 0
+}
+trap stop TERM INT
+started=$(date +%s)
+fails=0
+seen_ok=0
+last_status=
+jlog info watching enclave "$name" health_url "$health_url" interval_s "$interval"
+while :; do
+  sleep "$interval" &
+  wait $! || true
+  state=$(nitro-cli describe-enclaves 2>/dev/null |
+    jq -r --arg n "$name" '[.[] | select(.EnclaveName == $n)][0].State // "GONE"' 2>/dev/null || echo UNKNOWN)
+  if [ "$state" != RUNNING ]; then
+    jlog error enclave_lost enclave "$name" state "$state" detail "exiting so that systemd starts a new enclave"
+    exit 1
+  fi
+  if body=$(curl -fsS -m 5 "$health_url" 2>&1); then
+    fails=0
+    seen_ok=1
+    status=$(jq -r '.status // "?"' <<<"$body" 2>/dev/null || echo "?")
+    if [ "$status" != "$last_status" ]; then
+      reasons=$(jq -c '.reasons // []' <<<"$body" 2>/dev/null || echo '[]')
+      jlog "$([ "$status" = ok ] && echo info || echo warn)" health_status enclave "$name" status "$status" reasons "$reasons"
+      last_status=$status
+    fi
+    continue
+  fi
+  if [ "$seen_ok" = 0 ] && [ $(( $(date +%s) - started )) -lt "$grace" ]; then
+    continue # still booting
+  fi
+  fails=$((fails + 1))
+  jlog warn health_failed enclave "$name" failures "$fails" of "$max_fails" error "$body"
+  if [ "$fails" -ge "$max_fails" ]; then
+    jlog error enclave_unresponsive enclave "$name" detail "terminating it; systemd starts a new one"
+    nitro-cli terminate-enclave --enclave-name "$name" >/dev/null 2>&1 || true
+    exit 1
+  fi
+done
