@@ -75,7 +75,19 @@ static void unlink_waiter(struct prove_queue *q, struct queue_waiter *w)
     }
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 tr_result prove_queue_enter(struct prove_queue *q, int client_fd)
+{
+    return prove_queue_enter_by(q, client_fd, 0);
+}
+
+tr_result prove_queue_enter_by(struct prove_queue *q, int client_fd, uint64_t deadline_ms)
 {
     pthread_mutex_lock(&q->mu);
     if (q->closed) {
@@ -104,9 +116,17 @@ tr_result prove_queue_enter(struct prove_queue *q, int client_fd)
             err = TR_ERR_PROVER_SHUTDOWN;
             break;
         }
+        uint64_t now = now_ms();
+        if (deadline_ms && now >= deadline_ms) {
+            err = TR_ERR_PROVER_QUEUE_TIMEOUT;
+            break;
+        }
+        long wait_ms = 200;
+        if (deadline_ms && deadline_ms - now < (uint64_t)wait_ms)
+            wait_ms = (long)(deadline_ms - now);
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 200 * 1000000L;
+        ts.tv_nsec += wait_ms * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;

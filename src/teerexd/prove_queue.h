@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "teerex/result.h"
 
@@ -25,6 +26,9 @@ void prove_queue_destroy(struct prove_queue *q);
 /* Waits for a slot. TR_ERR_PROVER_QUEUE_FULL, TR_ERR_PROVER_CLIENT_GONE
  * (client_fd hung up while waiting; -1 = do not watch), TR_ERR_PROVER_SHUTDOWN. */
 TR_RESULT prove_queue_enter(struct prove_queue *q, int client_fd);
+/* The same with a monotonic deadline (mono_ms; 0 = none): past it a waiter
+ * leaves with TR_ERR_PROVER_QUEUE_TIMEOUT (the client would give up anyway). */
+TR_RESULT prove_queue_enter_by(struct prove_queue *q, int client_fd, uint64_t deadline_ms);
 void prove_queue_leave(struct prove_queue *q);
 /* Refuse new entries and wake waiters (SIGTERM). */
 void prove_queue_close(struct prove_queue *q);
