@@ -32,10 +32,12 @@ install -m 0644 /var/lib/teerex/out/pcrs.json /var/lib/teerex/pcrs.json
 install -m 0755 /var/lib/teerex/out/teerex-proxy /usr/local/bin/teerex-proxy
 install -m 0755 /var/lib/teerex/out/teerex-logd /usr/local/bin/teerex-logd
 install -m 0755 deploy/run-enclave.sh /usr/local/bin/teerex-run-enclave
+install -m 0755 deploy/drain.sh /usr/local/bin/teerex-drain
 install -m 0644 deploy/teerex-enclave.service deploy/teerex-proxy.service \
-  deploy/teerex-logd.service /etc/systemd/system/
+  deploy/teerex-logd.service deploy/teerex-ops-proxy.service /etc/systemd/system/
 printf 'TEEREX_CPUS=%s\n' "$TEEREX_CPUS" > /etc/default/teerex
 systemctl daemon-reload
-systemctl enable --now teerex-logd.service teerex-enclave.service teerex-proxy.service
+systemctl enable --now teerex-logd.service teerex-enclave.service teerex-proxy.service \
+  teerex-ops-proxy.service
 echo "teerex: PCRs for clients in /var/lib/teerex/pcrs.json:"
 cat /var/lib/teerex/pcrs.json

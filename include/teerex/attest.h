@@ -67,6 +67,8 @@ struct attest_bb_expect {
 enum attest_at { ATTEST_AT_NOW = 0, ATTEST_AT_TIME, ATTEST_AT_DOC };
 
 struct attest_expect {
+    /* Every PCR index named must match; several entries for one index mean
+     * any of those values (an image rollout: the old and the new PCRs). */
     const struct attest_pcr_expect *pcrs;
     size_t n_pcrs;
     const uint8_t *nonce; /* checked when non-NULL (nonce_len may be 0: expects none/empty) */

@@ -183,13 +183,22 @@ static tr_result check_pcrs(const struct attest_expect *exp, struct attest_resul
                            "--debug-mode); refused unless debug mode is explicitly allowed");
         TR_BAIL(TR_ERR_ATTEST_DEBUG_MODE);
     }
+    /* Several values for one index mean "any of them" (the old and the new
+     * image during a rollout); every index named must match one. */
+    uint32_t named = 0, matched = 0;
     for (size_t i = 0; i < exp->n_pcrs; i++) {
         const struct attest_pcr_expect *e = &exp->pcrs[i];
         TR_ENSURE(e->index < ATTEST_MAX_PCRS && (e->len == 32 || e->len == 48 || e->len == 64),
                   TR_ERR_ATTEST_BAD_EXPECT);
-        if (!(out->pcr_mask & (1u << e->index)) || out->pcr_len[e->index] != e->len ||
-            CRYPTO_memcmp(out->pcrs[e->index], e->value, e->len) != 0) {
-            attest_detail(out, "PCR%u differs from the expected value", e->index);
+        named |= 1u << e->index;
+        if ((out->pcr_mask & (1u << e->index)) && out->pcr_len[e->index] == e->len &&
+            CRYPTO_memcmp(out->pcrs[e->index], e->value, e->len) == 0)
+            matched |= 1u << e->index;
+    }
+    for (unsigned i = 0; i < ATTEST_MAX_PCRS; i++) {
+        if ((named & (1u << i)) && !(matched & (1u << i))) {
+            attest_detail(out, "PCR%u differs from the expected value%s", i,
+                          exp->n_pcrs > 1 ? " (or values)" : "");
             TR_BAIL(TR_ERR_ATTEST_PCR_MISMATCH);
         }
     }

@@ -11,8 +11,6 @@
 #include "teerex/http.h"
 #include "teerex/log.h"
 
-enum MHD_Result route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq);
-
 /* 4xx/5xx of an upload, with the reason (a path and errno, a digest) in
  * "detail" so an operator sees what to fix. */
 static enum MHD_Result upload_error(struct MHD_Connection *c, struct request *rq, unsigned status,
@@ -133,7 +131,7 @@ enum MHD_Result route_admin(struct server *s, struct MHD_Connection *c, struct r
     if (rq->route == ROUTE_METRICS && get)
         return route_metrics(s, c, rq);
     if (rq->route == ROUTE_HEALTH && get)
-        return reply_json(c, rq, 200, json_pack("{s:s}", "status", "ok"), NULL);
+        return route_health(s, c, rq);
     if (rq->route == ROUTE_OPTIONS)
         return reply_text(c, rq, 204, NULL, NULL, 0);
     rq->route = ROUTE_NOT_FOUND;

@@ -30,6 +30,9 @@ static const struct opt OPTS[] = {
     {"ADMIN_LISTEN", K_STR, S(admin_listen), "",
      "admin listener (POST /upload-bb, GET /admin/versions); "
      "none when unset"},
+    {"OPS_LISTEN", K_STR, S(ops_listen), "",
+     "operations listener for the parent only (GET /health /ready /metrics, POST|GET|DELETE "
+     "/drain); when set, /metrics is no longer served on the public listeners"},
     {"TEE_MODE", K_STR, S(tee_mode), "standard", "standard | nitro | nitro-emulated"},
     {"BB_BINARY_PATH", K_STR, S(bb_binary_path), "",
      "default prover binary (default: bb from PATH)"},
@@ -62,8 +65,9 @@ static const struct opt OPTS[] = {
     {"PROVE_CONCURRENCY", K_U64, U(prove_concurrency, 64), "1", "proofs run at the same time"},
     {"PROVE_QUEUE_LIMIT", K_U64, U(prove_queue_limit, 100000), "16",
      "requests waiting for a prover before 503"},
-    {"PROVE_TIMEOUT", K_MS, U(prove_timeout_ms, 0), "10m",
-     "prover time limit (kills its process group)"},
+    {"PROVE_TIMEOUT", K_MS, U(prove_timeout_ms, 0), "280s",
+     "deadline of a POST /prove from its arrival: queue wait (then 503) plus the prover run "
+     "(then bb is killed, 500); under the SDK's 300 s so the client hears why"},
     {"RATE_LIMIT_MAX", K_U64, U(rate_limit_max, 1000000), "10",
      "POST /prove per client IP per window (0 disables; loopback exempt)"},
     {"RATE_LIMIT_WINDOW", K_MS, U(rate_limit_window_ms, 0), "1h",
@@ -80,8 +84,9 @@ static const struct opt OPTS[] = {
      "open connections per listener set"},
     {"PER_IP_CONNECTIONS", K_U64, U(per_ip_connections, 65536), "256",
      "open connections per client IP"},
-    {"SHUTDOWN_GRACE", K_MS, U(shutdown_grace_ms, 0), "30s",
-     "SIGTERM: time for in-flight proofs before they are cancelled"},
+    {"SHUTDOWN_GRACE", K_MS, U(shutdown_grace_ms, 0), "300s",
+     "SIGTERM: time for every accepted proof, running or queued, before the rest are "
+     "cancelled (>= PROVE_TIMEOUT covers them all)"},
     {"RETRY_AFTER", K_U64, U(retry_after_s, 86400), "30",
      "Retry-After seconds of a 503 (queue full)"},
     {"TRUSTED_PROXIES", K_LIST, 0, 0, "", "addresses/CIDRs whose X-Forwarded-For is trusted"},
@@ -111,8 +116,10 @@ void config_print_help(const char *prog)
     printf("\nExit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure,\n"
            "  2 usage or configuration error (unknown --NAME, bad value, unknown TEE_MODE),\n"
            "  3 TEE mode unavailable (e.g. nitro without NSM), 4 listener could not be opened.\n"
-           "Signals: SIGTERM/SIGINT stop accepting and drain (SHUTDOWN_GRACE); SIGHUP rescans "
-           "BB_VERSIONS_DIR.\n");
+           "Signals: SIGTERM/SIGINT stop accepting, finish the proofs already accepted, running\n"
+           "  or queued (SHUTDOWN_GRACE), then exit; SIGHUP rescans BB_VERSIONS_DIR.\n"
+           "In an enclave no signal arrives (nitro-cli terminate-enclave sends none): drain\n"
+           "through OPS_LISTEN (POST /drain, wait for GET /drain idle) before terminating.\n");
 }
 
 static const char *lookup(const char *name, int argc, char **argv)

@@ -16,6 +16,7 @@
 struct config {
     char listen[1024];         /* LISTEN, or tcp:0.0.0.0:$PORT */
     char admin_listen[512];    /* ADMIN_LISTEN ("" = no admin API) */
+    char ops_listen[512];      /* OPS_LISTEN ("" = none; /metrics then public) */
     char tee_mode[32];         /* TEE_MODE */
     char bb_binary_path[1024]; /* BB_BINARY_PATH ("" = "bb" from PATH) */
     char bb_versions_dir[1024];

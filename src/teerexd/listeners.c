@@ -135,11 +135,11 @@ static TR_RESULT open_vsock(const char *rest, struct listener *l)
     return TR_SUCCESS;
 }
 
-static TR_RESULT open_one(const char *spec, bool admin, struct listener *l)
+static TR_RESULT open_one(const char *spec, enum listen_kind kind, struct listener *l)
 {
     memset(l, 0, sizeof(*l));
     l->fd = -1;
-    l->admin = admin;
+    l->kind = kind;
     snprintf(l->spec, sizeof(l->spec), "%s", spec);
     const char *s = spec;
     if (strncmp(s, "proxy+", 6) == 0) {
@@ -160,12 +160,13 @@ static TR_RESULT open_one(const char *spec, bool admin, struct listener *l)
             tr_log(TR_LOG_ERROR, "bad_listen_spec", "{s:s}", "spec", spec);
         return r;
     }
-    tr_log(TR_LOG_INFO, "listening", "{s:s,s:i,s:b,s:b}", "spec", spec, "port", bound_port(l->fd),
-           "proxy", l->proxy, "admin", admin);
+    tr_log(TR_LOG_INFO, "listening", "{s:s,s:i,s:b,s:b,s:b}", "spec", spec, "port",
+           bound_port(l->fd), "proxy", l->proxy, "admin", kind == LISTEN_ADMIN, "ops",
+           kind == LISTEN_OPS);
     return TR_SUCCESS;
 }
 
-tr_result listeners_open(struct listeners *ls, const char *specs, bool admin)
+tr_result listeners_open(struct listeners *ls, const char *specs, enum listen_kind kind)
 {
     char buf[1024];
     snprintf(buf, sizeof(buf), "%s", specs);
@@ -176,7 +177,7 @@ tr_result listeners_open(struct listeners *ls, const char *specs, bool admin)
         if (!*t)
             continue;
         TR_ENSURE(ls->n < LISTENERS_MAX, TR_ERR_HTTP_BAD_LISTEN);
-        TR_GUARD(open_one(t, admin, &ls->l[ls->n]));
+        TR_GUARD(open_one(t, kind, &ls->l[ls->n]));
         ls->n++;
     }
     return TR_SUCCESS;
@@ -272,7 +273,9 @@ static void accept_one(struct listeners *ls, struct listener *l)
             usleep(100 * 1000);
         return;
     }
-    struct MHD_Daemon *d = l->admin ? ls->srv->adm : ls->srv->pub;
+    struct MHD_Daemon *d = l->kind == LISTEN_ADMIN ? ls->srv->adm
+                           : l->kind == LISTEN_OPS ? ls->srv->ops
+                                                   : ls->srv->pub;
     if (!l->proxy) {
         if (MHD_add_connection(d, fd, (struct sockaddr *)&peer, pl) != MHD_YES)
             tr_log(TR_LOG_WARN, "connection_refused", "{s:s}", "errno", strerror(errno));

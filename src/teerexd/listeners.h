@@ -1,5 +1,5 @@
 /* Listening sockets (tcp:, unix:, vsock:, with optional proxy+ prefix) and
- * the acceptor thread that hands connections to the public or admin daemon,
+ * the acceptor thread that hands connections to the public, admin or ops daemon,
  * after reading the PROXY header on proxy+ listeners. */
 #ifndef TEEREXD_LISTENERS_H
 #define TEEREXD_LISTENERS_H
@@ -15,7 +15,7 @@
 struct listener {
     int fd;
     bool proxy;
-    bool admin;
+    enum listen_kind kind;
     int family;
     char unix_path[108];
     char spec[160];
@@ -33,7 +33,7 @@ struct listeners {
 
 void listeners_init(struct listeners *ls);
 /* Opens every listener of a comma-separated spec list. */
-TR_RESULT listeners_open(struct listeners *ls, const char *specs, bool admin);
+TR_RESULT listeners_open(struct listeners *ls, const char *specs, enum listen_kind kind);
 TR_RESULT listeners_start(struct listeners *ls, struct server *srv);
 /* Stops accepting and closes the listening sockets (unix paths unlinked). */
 void listeners_stop(struct listeners *ls);

@@ -69,11 +69,18 @@ static TR_RESULT load_policy(struct server *s)
     return TR_SUCCESS;
 }
 
+/* SIGTERM: no new connections (listeners closed) and no new /prove on open
+ * ones (503), but every /prove already accepted, running or still queued,
+ * gets SHUTDOWN_GRACE to finish; only then are the rest cancelled. */
 static void drain(struct server *s)
 {
-    uint64_t end = mono_ms() + s->cfg.shutdown_grace_ms;
-    while (atomic_load(&s->inflight) > 0 && mono_ms() < end)
+    uint64_t t0 = mono_ms(), end = t0 + s->cfg.shutdown_grace_ms;
+    unsigned open0 = atomic_load(&s->prove_open);
+    while ((atomic_load(&s->prove_open) > 0 || atomic_load(&s->inflight) > 0) && mono_ms() < end)
         usleep(50 * 1000);
+    tr_log(TR_LOG_INFO, "shutdown_drained", "{s:i,s:i,s:I}", "open_at_signal", (int)open0, "left",
+           (int)atomic_load(&s->prove_open), "ms", (json_int_t)(mono_ms() - t0));
+    prove_queue_close(&s->queue);
     if (atomic_load(&s->inflight) > 0) {
         tr_log(TR_LOG_WARN, "shutdown_cancel", "{s:i}", "inflight", (int)atomic_load(&s->inflight));
         atomic_store(&s->cancel, true);
@@ -142,8 +149,10 @@ int main(int argc, char **argv)
         tr_log(TR_LOG_ERROR, "http_start_failed", NULL);
         goto out;
     }
-    if (!tr_ok(listeners_open(&ls, s->cfg.listen, false)) ||
-        (s->cfg.admin_listen[0] && !tr_ok(listeners_open(&ls, s->cfg.admin_listen, true))) ||
+    if (!tr_ok(listeners_open(&ls, s->cfg.listen, LISTEN_PUBLIC)) ||
+        (s->cfg.admin_listen[0] &&
+         !tr_ok(listeners_open(&ls, s->cfg.admin_listen, LISTEN_ADMIN))) ||
+        (s->cfg.ops_listen[0] && !tr_ok(listeners_open(&ls, s->cfg.ops_listen, LISTEN_OPS))) ||
         !tr_ok(listeners_start(&ls, s))) {
         code = EXIT_LISTEN;
         goto out;
@@ -164,7 +173,6 @@ int main(int argc, char **argv)
     }
     listeners_stop(&ls);
     atomic_store(&s->stopping, true);
-    prove_queue_close(&s->queue);
     drain(s);
     code = EXIT_OK;
 out:

@@ -6,8 +6,9 @@
 #include "metrics.h"
 
 static const char *const ROUTE_NAMES[ROUTE_COUNT] = {
-    "/attestation", "/prove",   "/health",    "/public-key",     "/encryption-public-key",
-    "OPTIONS",      "/metrics", "/upload-bb", "/admin/versions", "not_found"};
+    "/attestation",           "/prove",  "/health",  "/public-key",
+    "/encryption-public-key", "OPTIONS", "/metrics", "/upload-bb",
+    "/admin/versions",        "/ready",  "/drain",   "not_found"};
 static const unsigned STATUSES[] = {200, 204, 400, 404, 405, 413, 429, 500, 503};
 #define N_STATUS (sizeof(STATUSES) / sizeof(STATUSES[0]) + 1) /* + "other" */
 static const uint64_t BUCKETS_MS[] = {100,   500,   1000,   2000,   5000,  10000,
@@ -18,6 +19,8 @@ static atomic_uint_fast64_t requests[ROUTE_COUNT][N_STATUS];
 static atomic_uint_fast64_t prove_buckets[N_BUCKETS];
 static atomic_uint_fast64_t prove_count, prove_sum_ms;
 static atomic_uint_fast64_t decrypt_failures, prover_failures, rate_limited, queue_full;
+static atomic_uint_fast64_t queue_timeouts;
+static atomic_uint state_ready, state_draining, state_open;
 
 const char *metrics_route_name(enum route r)
 {
@@ -59,6 +62,16 @@ void metrics_count_rate_limited(void)
 void metrics_count_queue_full(void)
 {
     atomic_fetch_add(&queue_full, 1);
+}
+void metrics_count_queue_timeout(void)
+{
+    atomic_fetch_add(&queue_timeouts, 1);
+}
+void metrics_set_state(bool ready, bool draining, unsigned prove_open)
+{
+    atomic_store(&state_ready, ready ? 1u : 0u);
+    atomic_store(&state_draining, draining ? 1u : 0u);
+    atomic_store(&state_open, prove_open);
 }
 
 static TR_RESULT line(struct tr_buf *out, const char *fmt, ...)
@@ -133,5 +146,23 @@ tr_result metrics_render(unsigned queue_waiting, unsigned queue_active, struct t
         "# HELP teerexd_queue_full_total POST /prove refused because the prove queue was full.\n"
         "# TYPE teerexd_queue_full_total counter\nteerexd_queue_full_total %llu\n",
         (unsigned long long)atomic_load(&queue_full)));
+    TR_GUARD(
+        line(out,
+             "# HELP teerexd_queue_timeouts_total POST /prove that waited past PROVE_TIMEOUT "
+             "for a prover (503).\n"
+             "# TYPE teerexd_queue_timeouts_total counter\nteerexd_queue_timeouts_total %llu\n",
+             (unsigned long long)atomic_load(&queue_timeouts)));
+    TR_GUARD(line(out,
+                  "# HELP teerexd_ready 1 when every start-up check passed and proofs can run.\n"
+                  "# TYPE teerexd_ready gauge\nteerexd_ready %u\n",
+                  atomic_load(&state_ready)));
+    TR_GUARD(line(out,
+                  "# HELP teerexd_draining 1 after POST /drain (balancers stop sending).\n"
+                  "# TYPE teerexd_draining gauge\nteerexd_draining %u\n",
+                  atomic_load(&state_draining)));
+    TR_GUARD(line(out,
+                  "# HELP teerexd_prove_open POST /prove requests received and not yet answered.\n"
+                  "# TYPE teerexd_prove_open gauge\nteerexd_prove_open %u\n",
+                  atomic_load(&state_open)));
     return TR_SUCCESS;
 }

@@ -4,6 +4,7 @@
 #ifndef TEEREXD_METRICS_H
 #define TEEREXD_METRICS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "teerex/buf.h"
@@ -18,6 +19,8 @@ enum route {
     ROUTE_METRICS,
     ROUTE_UPLOAD_BB,
     ROUTE_ADMIN_VERSIONS,
+    ROUTE_READY,
+    ROUTE_DRAIN,
     ROUTE_NOT_FOUND,
     ROUTE_COUNT
 };
@@ -29,6 +32,9 @@ void metrics_count_decrypt_failure(void);
 void metrics_count_prover_failure(void);
 void metrics_count_rate_limited(void);
 void metrics_count_queue_full(void);
+void metrics_count_queue_timeout(void);
+/* Readiness, drain and open /prove requests, as gauges (set before rendering). */
+void metrics_set_state(bool ready, bool draining, unsigned prove_open);
 /* queue gauges are read from the queue when rendering */
 TR_RESULT metrics_render(unsigned queue_waiting, unsigned queue_active, struct tr_buf *out);
 

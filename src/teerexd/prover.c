@@ -305,7 +305,7 @@ static TR_RESULT supervise(pid_t pid, int rd, const struct config *cfg,
                            const struct prove_request *rq, struct capture *cap, int *out_status)
 {
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    uint64_t deadline = now_ms() + cfg->prove_timeout_ms;
+    uint64_t deadline = rq->deadline_ms ? rq->deadline_ms : now_ms() + cfg->prove_timeout_ms;
     int32_t why = TR_OK;
     bool exited = false, pipe_open = true;
     int status = 0;

@@ -24,6 +24,7 @@ struct prove_request {
     const struct bundle *bb;   /* the version to run (bundle_argv gives its argv prefix) */
     struct tr_slice input;     /* decrypted prover input (a container for ultra_honk) */
     int client_fd;             /* watched for hang-up; -1 = none */
+    uint64_t deadline_ms;      /* monotonic; 0: now + PROVE_TIMEOUT */
     const atomic_bool *cancel; /* set on shutdown after the grace period */
 };
 

@@ -15,6 +15,14 @@
 
 enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, struct request *rq)
 {
+    /* After SIGTERM the listeners are closed; a kept-alive connection may
+     * still bring a new request: refused, the accepted ones are finishing. */
+    if (atomic_load(&s->stopping)) {
+        rq->rejected = true;
+        return reply_error(c, rq, 503, "Server is shutting down");
+    }
+    rq->prove_open = true; /* drain and shutdown wait for it (server.c: completed) */
+    atomic_fetch_add(&s->prove_open, 1);
     char ip[64];
     bool local;
     client_ip(s, c, ip, sizeof(ip), &local);
@@ -211,7 +219,23 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
         goto out;
     }
     int fd = connection_fd(c);
-    r = prove_queue_enter(&s->queue, fd);
+    /* PROVE_TIMEOUT runs from the request's arrival: a request that cannot
+     * get a prover in time is told so (503) before its client gives up. */
+    uint64_t deadline = rq->t_start_ms + s->cfg.prove_timeout_ms;
+    r = prove_queue_enter_by(&s->queue, fd, deadline);
+    if (r.err == TR_ERR_PROVER_QUEUE_TIMEOUT) {
+        metrics_count_queue_timeout();
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%" PRIu64, s->cfg.retry_after_s);
+        const char *hdrs[] = {"Retry-After", ra, NULL};
+        tr_log(TR_LOG_WARN, "queue_timeout", "{s:s,s:I}", "requestId", rq->id, "waited_ms",
+               (json_int_t)(mono_ms() - rq->t_start_ms));
+        ret = reply_json(c, rq, 503,
+                         json_pack("{s:s,s:s,s:s}", "error", "No prover became free in time",
+                                   "detail", tr_err_desc(r.err), "requestId", rq->id),
+                         hdrs);
+        goto out;
+    }
     if (r.err == TR_ERR_PROVER_QUEUE_FULL) {
         metrics_count_queue_full();
         char ra[24];
@@ -241,6 +265,7 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
                                  .bb = &bb.bundle,
                                  .input = tr_buf_slice(&plain),
                                  .client_fd = fd,
+                                 .deadline_ms = deadline,
                                  .cancel = &s->cancel};
     r = prover_run(&s->cfg, s->work_parent, &preq, &po);
     prove_queue_leave(&s->queue);

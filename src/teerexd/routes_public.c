@@ -112,7 +112,10 @@ static enum MHD_Result attestation(struct server *s, struct MHD_Connection *c, s
     return ret;
 }
 
-static enum MHD_Result health(struct server *s, struct MHD_Connection *c, struct request *rq)
+/* 200 while the process serves (PROTOCOL.md); whether it can prove is in
+ * "status" ("ok", "not_ready" with "reasons", "draining"), and /ready says the
+ * same with its status code for balancers that only look at that. */
+enum MHD_Result route_health(struct server *s, struct MHD_Connection *c, struct request *rq)
 {
     char def[TR_MAX_VERSION_LEN + 1];
     versions_default_name(&s->versions, def, sizeof(def));
@@ -120,8 +123,11 @@ static enum MHD_Result health(struct server *s, struct MHD_Connection *c, struct
     bool has_def = versions_default(&s->versions, &dv);
     unsigned waiting, active;
     prove_queue_stats(&s->queue, &waiting, &active);
+    json_t *reasons = NULL;
+    const char *status = server_status(s, &reasons);
     return reply_json(c, rq, 200,
-                      json_pack("{s:s,s:i,s:o,s:s,s:b,s:o,s:s,s:{s:i,s:i}}", "status", "ok",
+                      json_pack("{s:s,s:o,s:b,s:i,s:o,s:s,s:b,s:o,s:s,s:{s:i,s:i}}", "status",
+                                status, "reasons", reasons, "draining", atomic_load(&s->draining),
                                 "api_version", 1, "available_versions",
                                 versions_names_json(&s->versions), "tee_mode", s->cfg.tee_mode,
                                 "default_prover", has_def, "default_version",
@@ -131,13 +137,14 @@ static enum MHD_Result health(struct server *s, struct MHD_Connection *c, struct
                       NULL);
 }
 
-enum MHD_Result route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq);
 enum MHD_Result route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 {
     struct tr_buf b;
     tr_buf_init(&b, 1 << 20);
     unsigned waiting, active;
     prove_queue_stats(&s->queue, &waiting, &active);
+    metrics_set_state(strcmp(server_status(s, NULL), "ok") == 0, atomic_load(&s->draining),
+                      atomic_load(&s->prove_open));
     if (!tr_ok(metrics_render(waiting, active, &b))) {
         tr_buf_free(&b);
         return reply_error(c, rq, 500, "Internal error");
@@ -166,7 +173,11 @@ enum MHD_Result route_public(struct server *s, struct MHD_Connection *c, struct 
         break;
     case ROUTE_HEALTH:
         if (get)
-            return health(s, c, rq);
+            return route_health(s, c, rq);
+        break;
+    case ROUTE_READY:
+        if (get)
+            return route_ready(s, c, rq);
         break;
     case ROUTE_PUBLIC_KEY:
     case ROUTE_ENC_PUBLIC_KEY:
@@ -174,7 +185,9 @@ enum MHD_Result route_public(struct server *s, struct MHD_Connection *c, struct 
             return reply_json(c, rq, 200, json_pack("{s:s}", "publicKey", s->armored), NULL);
         break;
     case ROUTE_METRICS:
-        if (get)
+        /* With an ops listener, metrics are for the parent only, never on the
+         * public listeners (reachable through the proxy from anywhere). */
+        if (get && s->cfg.ops_listen[0] == '\0')
             return route_metrics(s, c, rq);
         break;
     case ROUTE_PROVE:

@@ -282,7 +282,7 @@ void client_ip(struct server *s, struct MHD_Connection *c, char *out, size_t cap
     *local = is_loopback((struct sockaddr *)&ss);
 }
 
-static enum route classify(const char *url, const char *method, bool admin)
+static enum route classify(const char *url, const char *method, enum listen_kind kind)
 {
     if (strcmp(method, "OPTIONS") == 0)
         return ROUTE_OPTIONS;
@@ -290,7 +290,11 @@ static enum route classify(const char *url, const char *method, bool admin)
         return ROUTE_METRICS;
     if (strcmp(url, "/health") == 0)
         return ROUTE_HEALTH;
-    if (admin) {
+    if (strcmp(url, "/ready") == 0)
+        return ROUTE_READY;
+    if (kind == LISTEN_OPS)
+        return strcmp(url, "/drain") == 0 ? ROUTE_DRAIN : ROUTE_NOT_FOUND;
+    if (kind == LISTEN_ADMIN) {
         if (strcmp(url, "/upload-bb") == 0)
             return ROUTE_UPLOAD_BB;
         if (strcmp(url, "/admin/versions") == 0)
@@ -308,10 +312,11 @@ static enum route classify(const char *url, const char *method, bool admin)
     return ROUTE_NOT_FOUND;
 }
 
-static enum MHD_Result handle(struct server *s, bool admin, struct MHD_Connection *c,
+static enum MHD_Result handle(struct server *s, enum listen_kind kind, struct MHD_Connection *c,
                               const char *url, const char *method, const char *data,
                               size_t *data_size, void **con_cls)
 {
+    bool admin = kind == LISTEN_ADMIN;
     struct request *rq = *con_cls;
     if (!rq) {
         set_deadline(c, s, false);
@@ -320,7 +325,8 @@ static enum MHD_Result handle(struct server *s, bool admin, struct MHD_Connectio
             return MHD_NO;
         rq->srv = s;
         rq->admin = admin;
-        rq->route = classify(url, method, admin);
+        rq->kind = kind;
+        rq->route = classify(url, method, kind);
         rq->upload_err = TR_OK;
         rq->t_start_ms = mono_ms();
         request_id(c, rq->id);
@@ -354,6 +360,8 @@ static enum MHD_Result handle(struct server *s, bool admin, struct MHD_Connectio
         return MHD_YES;
     if (admin)
         return route_admin(s, c, rq, url, method);
+    if (kind == LISTEN_OPS)
+        return route_ops(s, c, rq, method);
     return route_public(s, c, rq, url, method);
 }
 
@@ -362,7 +370,7 @@ static enum MHD_Result handle_public(void *cls, struct MHD_Connection *c, const 
                                      size_t *data_size, void **con_cls)
 {
     (void)version;
-    return handle(cls, false, c, url, method, data, data_size, con_cls);
+    return handle(cls, LISTEN_PUBLIC, c, url, method, data, data_size, con_cls);
 }
 
 static enum MHD_Result handle_admin(void *cls, struct MHD_Connection *c, const char *url,
@@ -370,7 +378,15 @@ static enum MHD_Result handle_admin(void *cls, struct MHD_Connection *c, const c
                                     size_t *data_size, void **con_cls)
 {
     (void)version;
-    return handle(cls, true, c, url, method, data, data_size, con_cls);
+    return handle(cls, LISTEN_ADMIN, c, url, method, data, data_size, con_cls);
+}
+
+static enum MHD_Result handle_ops(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *data_size, void **con_cls)
+{
+    (void)version;
+    return handle(cls, LISTEN_OPS, c, url, method, data, data_size, con_cls);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -381,6 +397,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!rq)
         return;
     metrics_count_request(rq->route, rq->status ? rq->status : 499);
+    if (rq->prove_open)
+        atomic_fetch_sub(&s->prove_open, 1);
     tr_log(TR_LOG_DEBUG, "request_done", "{s:s,s:s,s:i,s:i}", "requestId", rq->id, "route",
            metrics_route_name(rq->route), "status", (int)rq->status, "termination", (int)toe);
     versions_upload_abort(rq->upload);
@@ -425,6 +443,10 @@ tr_result server_start(struct server *s)
         s->adm = start_daemon(s, handle_admin);
         TR_ENSURE(s->adm != NULL, TR_ERR_SYS);
     }
+    if (s->cfg.ops_listen[0]) {
+        s->ops = start_daemon(s, handle_ops);
+        TR_ENSURE(s->ops != NULL, TR_ERR_SYS);
+    }
     TR_ENSURE(pthread_create(&s->watchdog, NULL, watchdog_main, s) == 0, TR_ERR_SYS);
     s->watchdog_started = true;
     return TR_SUCCESS;
@@ -437,10 +459,12 @@ void server_stop(struct server *s)
     if (s->watchdog_started)
         pthread_join(s->watchdog, NULL);
     s->watchdog_started = false;
+    if (s->ops)
+        MHD_stop_daemon(s->ops);
     if (s->adm)
         MHD_stop_daemon(s->adm);
     if (s->pub)
         MHD_stop_daemon(s->pub);
-    s->adm = s->pub = NULL;
+    s->adm = s->pub = s->ops = NULL;
     pthread_mutex_destroy(&s->conns_mu);
 }

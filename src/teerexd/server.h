@@ -21,6 +21,11 @@
 struct pgp_key;
 struct conn;
 
+/* Which listener a connection came in on: the public API, the admin API
+ * (ADMIN_LISTEN) or the operations API for the parent (OPS_LISTEN: health,
+ * readiness, metrics, drain). */
+enum listen_kind { LISTEN_PUBLIC = 0, LISTEN_ADMIN, LISTEN_OPS };
+
 struct server {
     struct config cfg;
     char work_parent[1024];
@@ -32,11 +37,13 @@ struct server {
     struct versions versions;
     struct prove_queue queue;
     struct rate_limit *rl;
-    struct MHD_Daemon *pub, *adm;
-    atomic_bool stopping; /* SIGTERM received */
-    atomic_bool cancel;   /* grace period over: kill running provers */
-    atomic_uint inflight; /* /prove requests past the body */
-    atomic_bool wd_stop;  /* ends the watchdog (server_stop) */
+    struct MHD_Daemon *pub, *adm, *ops;
+    atomic_bool stopping;   /* SIGTERM received */
+    atomic_bool draining;   /* POST /drain: /ready says 503 so balancers stop sending */
+    atomic_uint prove_open; /* POST /prove requests from head to completion (queued too) */
+    atomic_bool cancel;     /* grace period over: kill running provers */
+    atomic_uint inflight;   /* /prove requests past the body */
+    atomic_bool wd_stop;    /* ends the watchdog (server_stop) */
     pthread_mutex_t conns_mu;
     struct conn *conns;
     pthread_t watchdog;
@@ -49,6 +56,8 @@ struct request {
     char id[80];
     unsigned status;
     bool admin;
+    enum listen_kind kind;
+    bool prove_open; /* counted in srv->prove_open until completion */
     bool too_large;
     bool rejected; /* a response was queued before the body ended */
     struct tr_buf body;
@@ -86,6 +95,14 @@ enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, st
 enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct request *rq);
 enum MHD_Result route_admin(struct server *s, struct MHD_Connection *c, struct request *rq,
                             const char *url, const char *method);
+/* ops.c: the operations API, and the status /health reports everywhere. */
+enum MHD_Result route_ops(struct server *s, struct MHD_Connection *c, struct request *rq,
+                          const char *method);
+enum MHD_Result route_health(struct server *s, struct MHD_Connection *c, struct request *rq);
+enum MHD_Result route_ready(struct server *s, struct MHD_Connection *c, struct request *rq);
+enum MHD_Result route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq);
+/* "ok", "not_ready" or "draining"; reasons (may be NULL) gets a new array. */
+const char *server_status(struct server *s, json_t **reasons);
 enum MHD_Result route_admin_first(struct server *s, struct MHD_Connection *c, struct request *rq,
                                   const char *url, const char *method);
 enum MHD_Result route_admin_data(struct server *s, struct MHD_Connection *c, struct request *rq,

@@ -78,7 +78,7 @@ export async function startServer(env, { expectExit = false } = {}) {
     args = [...parts.slice(1), TEEREXD];
   }
   const proc = spawn(cmd, args, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  const srv = { proc, logs: [], stderr: '', ports: { public: [], admin: [] }, exited: null };
+  const srv = { proc, logs: [], stderr: '', ports: { public: [], admin: [], ops: [] }, exited: null };
   let buf = '';
   proc.stderr.on('data', (d) => {
     srv.stderr += d.toString();
@@ -90,7 +90,7 @@ export async function startServer(env, { expectExit = false } = {}) {
       try {
         const o = JSON.parse(line);
         srv.logs.push(o);
-        if (o.event === 'listening') (o.admin ? srv.ports.admin : srv.ports.public).push(o.port);
+        if (o.event === 'listening') (o.admin ? srv.ports.admin : o.ops ? srv.ports.ops : srv.ports.public).push(o.port);
       } catch { /* valgrind or plain text */ }
     }
   });
@@ -108,6 +108,7 @@ export async function startServer(env, { expectExit = false } = {}) {
   }
   srv.url = `http://127.0.0.1:${srv.ports.public[0]}`;
   if (srv.ports.admin.length) srv.adminUrl = `http://127.0.0.1:${srv.ports.admin[0]}`;
+  if (srv.ports.ops.length) srv.opsUrl = `http://127.0.0.1:${srv.ports.ops[0]}`;
   srv.stop = async (sig = 'SIGTERM') => {
     if (!srv.exited) proc.kill(sig);
     const r = await Promise.race([srv.exitPromise, sleep(30000 * SLOW).then(() => null)]);

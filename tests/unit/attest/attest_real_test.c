@@ -152,6 +152,56 @@ static void test_root_pin(void)
     }
 }
 
+/* Debug mode (PCR0 all zeros, bit 0 clear in nonzero_pcrs) is refused only
+ * when asked; several expected values for one PCR mean any of them. */
+static void test_debug_mode_and_pcr_alternatives(void)
+{
+    for (size_t i = 0; i < sizeof(DOCS) / sizeof(DOCS[0]); i++) {
+        size_t len;
+        uint8_t *doc = load(DOCS[i].name, &len);
+        if (!doc)
+            continue;
+        bool debug = !(DOCS[i].nonzero_pcrs & 1u);
+        struct attest_expect exp = ATTEST_EXPECT_INIT;
+        exp.at = ATTEST_AT_DOC;
+        exp.refuse_debug_mode = true;
+        struct attest_result r;
+        attest_result_init(&r);
+        tr_result res = attest_verify(doc, len, &exp, &r);
+        TH_REPORT(res.err == (debug ? TR_ERR_ATTEST_DEBUG_MODE : TR_OK), "%s: %s", DOCS[i].name,
+                  tr_err_name(res.err));
+        if (debug) {
+            EXPECT_EQ(attest_class_of(res.err), ATTEST_CLASS_DEBUG_MODE);
+            EXPECT_STR_EQ(attest_class_name(ATTEST_CLASS_DEBUG_MODE), "DEBUG_MODE");
+            EXPECT_TRUE(strstr(r.detail, "debug mode") != NULL);
+        }
+        struct attest_pcr_expect pe[3] = {
+            {.index = 0, .len = 48}, {.index = 0, .len = 48}, {.index = 1, .len = 48}};
+        memcpy(pe[1].value, r.pcrs[0], 48); /* pe[0]: all zeros, wrong unless debug */
+        memcpy(pe[2].value, r.pcrs[1], 48);
+        pe[0].value[47] = 1;
+        attest_result_free(&r);
+        exp.refuse_debug_mode = false;
+        exp.pcrs = pe;
+        exp.n_pcrs = 3;
+        attest_result_init(&r);
+        EXPECT_OK(attest_verify(doc, len, &exp, &r)); /* PCR0 is one of two, PCR1 matches */
+        attest_result_free(&r);
+        pe[1].value[0] ^= 1; /* now neither value of PCR0 */
+        attest_result_init(&r);
+        EXPECT_ERR(attest_verify(doc, len, &exp, &r), TR_ERR_ATTEST_PCR_MISMATCH);
+        EXPECT_TRUE(strstr(r.detail, "PCR0") != NULL);
+        attest_result_free(&r);
+        pe[1].value[0] ^= 1;
+        pe[2].value[0] ^= 1; /* PCR0 fine, PCR1 wrong */
+        attest_result_init(&r);
+        EXPECT_ERR(attest_verify(doc, len, &exp, &r), TR_ERR_ATTEST_PCR_MISMATCH);
+        EXPECT_TRUE(strstr(r.detail, "PCR1") != NULL);
+        attest_result_free(&r);
+        free(doc);
+    }
+}
+
 int main(void)
 {
     char path[512];
@@ -165,5 +215,6 @@ int main(void)
     RUN_TEST(test_real_docs_at_doc_time);
     RUN_TEST(test_negative);
     RUN_TEST(test_root_pin);
+    RUN_TEST(test_debug_mode_and_pcr_alternatives);
     return TEST_SUMMARY();
 }
