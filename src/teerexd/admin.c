@@ -128,12 +128,9 @@ enum MHD_Result route_admin(struct server *s, struct MHD_Connection *c, struct r
                                     "policy", bundle_policy_name(&s->policy)),
                           NULL);
     }
-    if (rq->route == ROUTE_METRICS && get)
-        return route_metrics(s, c, rq);
-    if (rq->route == ROUTE_HEALTH && get)
-        return route_health(s, c, rq);
-    if (rq->route == ROUTE_OPTIONS)
-        return reply_text(c, rq, 204, NULL, NULL, 0);
+    enum MHD_Result ret;
+    if (route_common(s, c, rq, method, true, &ret))
+        return ret;
     rq->route = ROUTE_NOT_FOUND;
     return reply_error(c, rq, 404, "Not found");
 }

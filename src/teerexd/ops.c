@@ -64,27 +64,31 @@ static enum MHD_Result drain(struct server *s, struct MHD_Connection *c, struct 
     return reply_json(c, rq, 200, drain_state(s), NULL);
 }
 
+bool route_common(struct server *s, struct MHD_Connection *c, struct request *rq,
+                  const char *method, bool metrics, enum MHD_Result *ret)
+{
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (rq->route == ROUTE_OPTIONS)
+        *ret = reply_text(c, rq, 204, NULL, NULL, 0);
+    else if (rq->route == ROUTE_HEALTH && get)
+        *ret = route_health(s, c, rq);
+    else if (rq->route == ROUTE_READY && get)
+        *ret = route_ready(s, c, rq);
+    else if (rq->route == ROUTE_METRICS && get && metrics)
+        *ret = route_metrics(s, c, rq);
+    else
+        return false;
+    return true;
+}
+
 enum MHD_Result route_ops(struct server *s, struct MHD_Connection *c, struct request *rq,
                           const char *method)
 {
-    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    switch (rq->route) {
-    case ROUTE_OPTIONS: return reply_text(c, rq, 204, NULL, NULL, 0);
-    case ROUTE_DRAIN: return drain(s, c, rq, method);
-    case ROUTE_HEALTH:
-        if (get)
-            return route_health(s, c, rq);
-        break;
-    case ROUTE_READY:
-        if (get)
-            return route_ready(s, c, rq);
-        break;
-    case ROUTE_METRICS:
-        if (get)
-            return route_metrics(s, c, rq);
-        break;
-    default: break;
-    }
+    enum MHD_Result ret;
+    if (rq->route == ROUTE_DRAIN)
+        return drain(s, c, rq, method);
+    if (route_common(s, c, rq, method, true, &ret))
+        return ret;
     rq->route = ROUTE_NOT_FOUND;
     return reply_error(c, rq, 404, "Not found");
 }

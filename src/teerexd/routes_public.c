@@ -165,30 +165,20 @@ enum MHD_Result route_public(struct server *s, struct MHD_Connection *c, struct 
 {
     (void)url;
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    enum MHD_Result ret;
+    /* With an ops listener, metrics are for the parent only, never on the
+     * public listeners (reachable through the proxy from anywhere). */
+    if (route_common(s, c, rq, method, s->cfg.ops_listen[0] == '\0', &ret))
+        return ret;
     switch (rq->route) {
-    case ROUTE_OPTIONS: return reply_text(c, rq, 204, NULL, NULL, 0);
     case ROUTE_ATTESTATION:
         if (get)
             return attestation(s, c, rq);
-        break;
-    case ROUTE_HEALTH:
-        if (get)
-            return route_health(s, c, rq);
-        break;
-    case ROUTE_READY:
-        if (get)
-            return route_ready(s, c, rq);
         break;
     case ROUTE_PUBLIC_KEY:
     case ROUTE_ENC_PUBLIC_KEY:
         if (get)
             return reply_json(c, rq, 200, json_pack("{s:s}", "publicKey", s->armored), NULL);
-        break;
-    case ROUTE_METRICS:
-        /* With an ops listener, metrics are for the parent only, never on the
-         * public listeners (reachable through the proxy from anywhere). */
-        if (get && s->cfg.ops_listen[0] == '\0')
-            return route_metrics(s, c, rq);
         break;
     case ROUTE_PROVE:
         if (strcmp(method, "POST") == 0)

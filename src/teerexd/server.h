@@ -101,6 +101,10 @@ enum MHD_Result route_ops(struct server *s, struct MHD_Connection *c, struct req
 enum MHD_Result route_health(struct server *s, struct MHD_Connection *c, struct request *rq);
 enum MHD_Result route_ready(struct server *s, struct MHD_Connection *c, struct request *rq);
 enum MHD_Result route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq);
+/* The routes every listener serves: OPTIONS, GET /health, GET /ready and,
+ * when metrics is true, GET /metrics. True (and *ret set) when it answered. */
+bool route_common(struct server *s, struct MHD_Connection *c, struct request *rq,
+                  const char *method, bool metrics, enum MHD_Result *ret);
 /* "ok", "not_ready" or "draining"; reasons (may be NULL) gets a new array. */
 const char *server_status(struct server *s, json_t **reasons);
 enum MHD_Result route_admin_first(struct server *s, struct MHD_Connection *c, struct request *rq,

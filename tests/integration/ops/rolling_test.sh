@@ -38,31 +38,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The fake prover: sha256(input) twice as the proof, after 0.3 s.
-cat >"$W/fake-bb" <<EOF
-#!/bin/sh
-in=""; out=""
-while [ \$# -gt 0 ]; do
-  case "\$1" in
-    --ivc_inputs_path) in=\$2; shift ;;
-    -o) out=\$2; shift ;;
-    --version) echo "fake-bb 0.0.0"; exit 0 ;;
-  esac
-  shift
-done
-[ -n "\$in" ] && [ -n "\$out" ] || exit 2
-mkdir -p "\$out"
-sleep 0.3
-h=\$(openssl dgst -sha256 -binary "\$in" | od -An -tx1 -v | tr -d ' \n')
-printf '%s%s' "\$h" "\$h" | sed 's/../\\\\x&/g' | xargs -0 printf > "\$out/proof"
-EOF
-chmod +x "$W/fake-bb"
-
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# shellcheck source=../scaleout/lb_lib.sh
+. "$S/tests/integration/scaleout/lb_lib.sh"
+write_fake_bb "$W/fake-bb" 0.3 # sha256(input) twice as the proof, after 0.3 s
 declare -a P O
 for i in 1 2 3; do P[i]=$(free_port); O[i]=$(free_port); done
 PL=$(free_port)
 PS=$(free_port)
+LB_STATS_PORT=$PS
 LB=http://127.0.0.1:$PL
 
 start_prover() { # i
@@ -75,13 +58,6 @@ start_prover() { # i
   PIDS+=($!)
   PROVER_PID[i]=$!
 }
-stats() { curl -fsS "http://127.0.0.1:$PS/stats;csv" 2>/dev/null; }
-up_count() { stats | awk -F, '$1=="teerex_provers" && $18=="UP"' | wc -l; }
-status_of() { stats | awk -F, -v s="prover$1" '$1=="teerex_provers" && $2==s {print $18}'; }
-wait_up() { # n
-  for _ in $(seq 150); do [ "$(up_count)" -ge "$1" ] && return 0; sleep 0.2; done
-  return 1
-}
 
 mkdir -p "$W/emu"
 start_prover 1
@@ -89,10 +65,8 @@ for _ in $(seq 200); do [ -f "$W/emu/root.pem" ] && break; sleep 0.05; done
 [ -f "$W/emu/root.pem" ] || fail "prover1 made no emulator PKI"
 start_prover 2
 start_prover 3
-env TEEREX_LB_BIND="127.0.0.1:$PL" TEEREX_LB_STATS="127.0.0.1:$PS" \
-  TEEREX_PROVER1="127.0.0.1:${P[1]}" TEEREX_PROVER2="127.0.0.1:${P[2]}" TEEREX_PROVER3="127.0.0.1:${P[3]}" \
-  haproxy -db -f "$S/deploy/haproxy.cfg" >"$W/haproxy.log" 2>&1 &
-PIDS+=($!)
+start_lb "$PL" "$PS" "127.0.0.1:${P[1]}" "127.0.0.1:${P[2]}" "127.0.0.1:${P[3]}" "$W/haproxy.log"
+PIDS+=("$LB_PID")
 wait_up 3 || fail "the 3 provers did not come up behind haproxy"
 
 # Clients: C CLIs 127.0.0.10..21 and node clients 127.0.0.40..51, each in a
@@ -129,7 +103,7 @@ sleep 3
 for i in 1 2 3; do
   "$S/deploy/drain.sh" --ops "http://127.0.0.1:${O[$i]}" --settle 3 --timeout 120 \
     -- kill -TERM "${PROVER_PID[$i]}" >"$W/drain$i.log" 2>&1 || { cat "$W/drain$i.log" >&2; fail "drain of prover$i failed"; }
-  [ "$(status_of "$i")" != UP ] || fail "haproxy still sends to prover$i after its drain"
+  [ "$(status_of "prover$i")" != UP ] || fail "haproxy still sends to prover$i after its drain"
   rc=0
   wait "${PROVER_PID[$i]}" || rc=$?
   [ "$rc" = 0 ] || fail "prover$i exited $rc after SIGTERM"

@@ -36,34 +36,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The fake prover: `bb prove ... --ivc_inputs_path IN -o DIR` writes
-# sha256(IN) twice as a 2-field proof after sleeping $W/delay seconds
-# (teerexd gives bb a clean environment, hence the file).
-cat >"$W/fake-bb" <<EOF
-#!/bin/sh
-in=""; out=""
-while [ \$# -gt 0 ]; do
-  case "\$1" in
-    --ivc_inputs_path) in=\$2; shift ;;
-    -o) out=\$2; shift ;;
-    --version) echo "fake-bb 0.0.0"; exit 0 ;;
-  esac
-  shift
-done
-[ -n "\$in" ] && [ -n "\$out" ] || exit 2
-mkdir -p "\$out"
-sleep "\$(cat $W/delay)"
-h=\$(openssl dgst -sha256 -binary "\$in" | od -An -tx1 -v | tr -d ' \n')
-printf '%s%s' "\$h" "\$h" | sed 's/../\\\\x&/g' | xargs -0 printf > "\$out/proof"
-EOF
-chmod +x "$W/fake-bb"
+# shellcheck source=lb_lib.sh
+. "$S/tests/integration/scaleout/lb_lib.sh"
 echo 0.05 >"$W/delay"
+write_fake_bb "$W/fake-bb" "$W/delay"
 
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 P=()
 for i in 1 2 3; do P[$i]=$(free_port); done
 PL=$(free_port)
 PS=$(free_port)
+LB_STATS_PORT=$PS
 LB=http://127.0.0.1:$PL
 
 start_prover() { # i
@@ -77,23 +59,9 @@ start_prover() { # i
   PROVER_PID[$i]=$!
 }
 declare -a PROVER_PID
-start_lb() { # addresses of prover1..3
-  env TEEREX_LB_BIND="127.0.0.1:$PL" TEEREX_LB_STATS="127.0.0.1:$PS" \
-    TEEREX_PROVER1="$1" TEEREX_PROVER2="$2" TEEREX_PROVER3="$3" \
-    haproxy -db -f "$S/deploy/haproxy.cfg" >"$W/haproxy.log" 2>&1 &
-  PIDS+=($!)
-  LB_PID=$!
-}
-stats() { curl -fsS "http://127.0.0.1:$PS/stats;csv" 2>/dev/null; }
-# stot (column 8) of a backend server line
-served() { stats | awk -F, -v s="$1" '$1=="teerex_provers" && $2==s {print $8}'; }
-wait_up() { # n servers UP
-  for _ in $(seq 150); do
-    [ "$(stats | awk -F, '$1=="teerex_provers" && $18=="UP"' | wc -l)" -ge "$1" ] && return 0
-    sleep 0.2
-  done
-  stats >&2 || true
-  return 1
+lb() { # addresses of prover1..3
+  start_lb "$PL" "$PS" "$1" "$2" "$3" "$W/haproxy.log"
+  PIDS+=("$LB_PID")
 }
 
 # nitro-emulated: one emulator PKI for the fleet (the first instance makes
@@ -105,7 +73,7 @@ for _ in $(seq 200); do [ -f "$W/emu/root.pem" ] && break; sleep 0.05; done
 start_prover 2
 start_prover 3
 ATTEST=(--require-attestation --root "$W/emu/root.pem")
-start_lb "127.0.0.1:${P[1]}" "127.0.0.1:${P[2]}" "127.0.0.1:${P[3]}"
+lb "127.0.0.1:${P[1]}" "127.0.0.1:${P[2]}" "127.0.0.1:${P[3]}"
 wait_up 3 || { tail -5 "$W"/teerexd*.log "$W/haproxy.log" >&2; fail "the 3 provers did not come up behind haproxy"; }
 "$CLI" health "$LB" >/dev/null || fail "teerex health through the LB"
 
@@ -199,7 +167,7 @@ if [ "${SCALEOUT_BENCH:-0}" = 1 ]; then
   bench "3 instances" "$BENCH_CLIENTS" "$BENCH_EACH"
   # 1 instance: the same haproxy config, all three entries on prover1.
   kill -TERM "$LB_PID"; wait "$LB_PID" 2>/dev/null || true
-  start_lb "127.0.0.1:${P[1]}" "127.0.0.1:${P[1]}" "127.0.0.1:${P[1]}"
+  lb "127.0.0.1:${P[1]}" "127.0.0.1:${P[1]}" "127.0.0.1:${P[1]}"
   wait_up 3 || fail "bench: haproxy (1 instance) did not come up"
   bench "1 instance" "$BENCH_CLIENTS" "$BENCH_EACH"
 fi
