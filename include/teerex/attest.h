@@ -126,7 +126,7 @@ TR_RESULT attest_doc_decode(const uint8_t *doc, size_t len, struct attest_result
 
 /* bb versions carried in user_data: {"versions":[{"version":V,"sha256":H},...]}
  * (or the digest form {"versions_sha256":H,"count":N} when the list did not fit
- * 512 bytes; see attest_user_data_build). */
+ * TR_NSM_MAX_USER_DATA = 1024 bytes; see attest_user_data_build). */
 struct attest_versions {
     size_t n;
     struct attest_bb_expect v[64];

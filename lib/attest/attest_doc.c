@@ -176,12 +176,28 @@ static tr_result parse_payload(const cbor_item_t *map, struct attest_parsed *p,
     return TR_SUCCESS;
 }
 
+/* Everything a decode fills, back to "nothing decoded" (the byte buffers keep
+ * their allocation and cap): a decode never leaves a field of an earlier one. */
+static void result_clear(struct attest_result *r)
+{
+    struct tr_buf pk = r->public_key, ud = r->user_data, nonce = r->nonce;
+    tr_buf_clear(&pk);
+    tr_buf_clear(&ud);
+    tr_buf_clear(&nonce);
+    memset(r, 0, sizeof(*r));
+    r->public_key = pk;
+    r->user_data = ud;
+    r->nonce = nonce;
+}
+
 tr_result attest_doc_parse(const uint8_t *doc, size_t len, struct attest_parsed *p,
                            struct attest_result *out)
 {
+    if (p != NULL)
+        memset(p, 0, sizeof(*p));
     TR_ENSURE_REF(p);
     TR_ENSURE_REF(out);
-    memset(p, 0, sizeof(*p));
+    result_clear(out);
     TR_ENSURE_REF(doc);
     tr_result r = cose_sign1_parse(doc, len, &p->cose);
     out->cose_tagged = p->cose.tagged;
@@ -203,6 +219,7 @@ tr_result attest_doc_parse(const uint8_t *doc, size_t len, struct attest_parsed 
 TR_RESULT attest_doc_decode(const uint8_t *doc, size_t len, struct attest_result *out)
 {
     struct attest_parsed p;
+    memset(&p, 0, sizeof(p)); /* freed below whatever parse returns */
     tr_result r = attest_doc_parse(doc, len, &p, out);
     attest_parsed_free(&p);
     return r;

@@ -128,7 +128,8 @@ tr_result tr_parse_u64(const char *s, uint64_t max, uint64_t *out)
     for (; *s; s++) {
         TR_ENSURE(*s >= '0' && *s <= '9', TR_ERR_BAD_NUMBER);
         unsigned d = (unsigned)(*s - '0');
-        TR_ENSURE(v <= (max - d) / 10, TR_ERR_BAD_NUMBER);
+        /* d > max first: (max - d) would wrap for a small max. */
+        TR_ENSURE(d <= max && v <= (max - d) / 10, TR_ERR_BAD_NUMBER);
         v = v * 10 + d;
     }
     *out = v;

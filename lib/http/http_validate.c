@@ -28,8 +28,8 @@ tr_result http_nonce_parse(const char *s, struct tr_buf *out)
 {
     TR_ENSURE_REF(out);
     TR_ENSURE(s != NULL, TR_ERR_HTTP_BAD_NONCE);
-    size_t n = strnlen(s, 2 * TR_NSM_MAX_NONCE + 1);
-    TR_ENSURE(n <= 2 * TR_NSM_MAX_NONCE, TR_ERR_HTTP_BAD_NONCE);
+    size_t n = strnlen(s, 2 * TR_MAX_REQUEST_NONCE + 1);
+    TR_ENSURE(n <= 2 * TR_MAX_REQUEST_NONCE, TR_ERR_HTTP_BAD_NONCE);
     if (!tr_ok(tr_hex_decode(s, n, out)))
         TR_BAIL(TR_ERR_HTTP_BAD_NONCE);
     return TR_SUCCESS;

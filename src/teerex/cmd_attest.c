@@ -158,7 +158,7 @@ static int parse_opts(int argc, char **argv, struct attest_opts *o)
         } else if (strcmp(a, "--nonce") == 0 && o->verify) {
             tr_buf_clear(&o->nonce);
             if (!tr_ok(tr_hex_decode(v, strlen(v), &o->nonce)))
-                return bad_usage("bad --nonce '%s' (hex, at most 512 bytes)", v);
+                return bad_usage("bad --nonce '%s' (hex, at most 1024 bytes)", v);
             o->exp.nonce = o->nonce.data ? o->nonce.data : (const uint8_t *)"";
             o->exp.nonce_len = o->nonce.len;
         } else if (strcmp(a, "--max-age") == 0 && o->verify) {

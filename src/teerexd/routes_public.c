@@ -25,9 +25,9 @@ static TR_RESULT add_default_policy(struct server *s, json_t *o)
 
 /* user_data of the document: {"versions":[...],"default":..,"policy":..}
  * (versions sorted; each sha256 is the bundle digest). When that does not
- * fit the NSM's 512 bytes: {"versions_sha256":"<hex>","count":N,"default":..,
- * "policy":..}, the hash over the full compact JSON list
- * (docs/PROTOCOL-EXT.md). */
+ * fit the NSM's 1024 bytes (TR_NSM_MAX_USER_DATA):
+ * {"versions_sha256":"<hex>","count":N,"default":.., "policy":..}, the hash over the full compact
+ * JSON list (docs/PROTOCOL-EXT.md). */
 static TR_RESULT user_data(struct server *s, struct tr_buf *out)
 {
     json_t *list = versions_json(&s->versions);

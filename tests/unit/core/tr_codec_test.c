@@ -69,6 +69,14 @@ static void test_numbers(void)
     EXPECT_ERR(tr_parse_u64("-1", 10, &v), TR_ERR_BAD_NUMBER);
     EXPECT_ERR(tr_parse_u64("", 10, &v), TR_ERR_BAD_NUMBER);
     EXPECT_ERR(tr_parse_u64("1x", 10, &v), TR_ERR_BAD_NUMBER);
+    /* A digit above a small max: (max - d) must not wrap (issue 16). */
+    EXPECT_ERR(tr_parse_u64("9", 5, &v), TR_ERR_BAD_NUMBER);
+    EXPECT_ERR(tr_parse_u64("1", 0, &v), TR_ERR_BAD_NUMBER);
+    EXPECT_ERR(tr_parse_u64("19", 5, &v), TR_ERR_BAD_NUMBER);
+    EXPECT_OK(tr_parse_u64("5", 5, &v));
+    EXPECT_EQ(v, 5);
+    EXPECT_OK(tr_parse_u64("0", 0, &v));
+    EXPECT_EQ(v, 0);
     EXPECT_OK(tr_parse_duration_ms("5m", &v));
     EXPECT_EQ(v, 300000);
     EXPECT_OK(tr_parse_duration_ms("250ms", &v));

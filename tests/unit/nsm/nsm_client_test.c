@@ -96,26 +96,26 @@ static void test_random(void)
 
 static void test_limits(void)
 {
-    static uint8_t big[1025];
+    static uint8_t big[1025]; /* each field: at most 1024 bytes */
     struct tr_buf doc;
     tr_buf_init(&doc, TR_MAX_ATTEST_DOC);
-    EXPECT_ERR(nsm_attestation(&cli, big, 513, NULL, 0, NULL, 0, &doc),
+    EXPECT_ERR(nsm_attestation(&cli, big, 1025, NULL, 0, NULL, 0, &doc),
                TR_ERR_NSM_USER_DATA_TOO_BIG);
-    EXPECT_ERR(nsm_attestation(&cli, NULL, 0, big, 513, NULL, 0, &doc), TR_ERR_NSM_NONCE_TOO_BIG);
+    EXPECT_ERR(nsm_attestation(&cli, NULL, 0, big, 1025, NULL, 0, &doc), TR_ERR_NSM_NONCE_TOO_BIG);
     EXPECT_ERR(nsm_attestation(&cli, NULL, 0, NULL, 0, big, 1025, &doc),
                TR_ERR_NSM_PUBLIC_KEY_TOO_BIG);
     EXPECT_EQ(doc.len, 0);
-    EXPECT_OK(nsm_attestation(&cli, big, 512, big, 512, big, 1024, &doc));
-    EXPECT_TRUE(doc.len > 1024 + 512 + 512);
+    EXPECT_OK(nsm_attestation(&cli, big, 1024, big, 1024, big, 1024, &doc));
+    EXPECT_TRUE(doc.len > 3 * 1024);
     tr_buf_free(&doc);
     /* the emulator enforces the same limits when a client does not */
     uint8_t resp[256];
     size_t rl = 0;
     static const uint8_t hdr[] = {0xa1, 0x6b, 'A',  't', 't', 'e', 's', 't', 'a',  't',  'i', 'o',
-                                  'n',  0xa1, 0x65, 'n', 'o', 'n', 'c', 'e', 0x59, 0x02, 0x01};
-    uint8_t req[sizeof(hdr) + 513];
+                                  'n',  0xa1, 0x65, 'n', 'o', 'n', 'c', 'e', 0x59, 0x04, 0x01};
+    uint8_t req[sizeof(hdr) + 1025];
     memcpy(req, hdr, sizeof(hdr));
-    memset(req + sizeof(hdr), 7, 513);
+    memset(req + sizeof(hdr), 7, 1025);
     EXPECT_OK(nsm_emu_transport(emu, req, sizeof(req), resp, sizeof(resp), &rl));
     EXPECT_ERR(nsm_msg_read_attestation(resp, rl, &doc), TR_ERR_NSM_INPUT_TOO_LARGE);
     tr_buf_free(&doc);
