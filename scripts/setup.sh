@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   clang libclang-rt-14-dev llvm valgrind clang-format
-  libssl-dev openssl libcbor-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev
+  libssl-dev openssl libcbor-dev libmicrohttpd-dev libjansson-dev libyajl-dev libcurl4-openssl-dev zlib1g-dev
   gnupg haproxy wrk cpio shellcheck python3 curl iproute2 util-linux procps hyperfine jq file bc prometheus
 )
 

@@ -83,4 +83,18 @@ TR_RESULT http_cidr_parse(const char *s, struct http_cidr *out);
 /* True when the address (AF_INET/AF_INET6, v4-mapped v6 compared as v4) is in c. */
 bool http_cidr_match(const struct http_cidr *c, const struct sockaddr *sa);
 
+/* ---- X-Forwarded-For (only from a peer in TRUSTED_PROXIES) ---- */
+#define HTTP_FORWARDED_MAX_VALUE 4096 /* bytes of one header line */
+#define HTTP_FORWARDED_MAX_HOPS 32    /* entries walked from the right */
+/* values: the X-Forwarded-For header lines in the order received. Walks the
+ * entries from the right, skipping trusted proxies; *client becomes the first
+ * untrusted address (or the left-most trusted one when all are trusted) and
+ * *out_replaced true. It is left alone (the socket peer stays the client)
+ * when the right-most entry is unreadable; an unreadable entry further left
+ * ends the walk at the address right of it. TR_ERR_HTTP_BAD_FORWARDED: a
+ * header line longer than HTTP_FORWARDED_MAX_VALUE. */
+TR_RESULT http_forwarded_client(const char *const *values, size_t n_values,
+                                const struct http_cidr *trusted, size_t n_trusted,
+                                struct sockaddr_storage *client, bool *out_replaced);
+
 #endif

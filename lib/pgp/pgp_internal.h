@@ -212,7 +212,8 @@ TR_RESULT pgp_seipd_encrypt_v2(const uint8_t *sk, size_t sk_len, uint8_t chunk_o
 /* ---- pgp_literal.c / pgp_compress.c: the decrypted message ---- */
 struct pgp_inner {
     size_t max_plaintext;
-    size_t packets; /* counted across nesting levels */
+    size_t inflate_left; /* one budget for every nested compressed layer */
+    size_t packets;      /* counted across nesting levels */
     struct tr_buf inflated[TR_MAX_PGP_PACKET_DEPTH];
     struct pgp_segs segs;
 };

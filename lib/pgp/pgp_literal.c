@@ -2,7 +2,10 @@
  * signature, marker and padding packets (skipped: we decrypt, the prover
  * input is not signed), and exactly one Literal Data packet (5.9) or one
  * Compressed Data packet holding such a message, nested at most
- * TR_MAX_PGP_PACKET_DEPTH deep.
+ * TR_MAX_PGP_PACKET_DEPTH deep. All nested layers together inflate at most
+ * max_plaintext plus framing (one budget, not one per layer: three layers of
+ * padding made a 62 KB message cost 180 MB), and a layer is released as soon
+ * as the one inside it is inflated.
  *
  * Why hand-written: OpenPGP packet grammar (see include/teerex/pgp.h).
  */
@@ -21,6 +24,7 @@ void pgp_inner_init(struct pgp_inner *in, size_t max_plaintext)
      * per part in practice) on top of the literal data itself. */
     size_t framing = max_plaintext / 256 + 4096;
     size_t cap = max_plaintext > SIZE_MAX - framing ? SIZE_MAX : max_plaintext + framing;
+    in->inflate_left = cap;
     for (int i = 0; i < TR_MAX_PGP_PACKET_DEPTH; i++)
         tr_buf_init_secret(&in->inflated[i], cap);
 }
@@ -72,8 +76,10 @@ static tr_result walk(struct pgp_inner *in, struct tr_slice data, int depth, str
         case PGP_TAG_COMPRESSED: {
             TR_ENSURE(!found, TR_ERR_PGP_UNEXPECTED_PACKET);
             TR_ENSURE(depth + 1 < TR_MAX_PGP_PACKET_DEPTH, TR_ERR_PGP_NESTING);
+            TR_ENSURE(in->inflate_left > 0, TR_ERR_PGP_PLAINTEXT_LIMIT);
             struct tr_buf *dec = &in->inflated[depth];
-            tr_buf_clear(dec);
+            tr_buf_free(dec);
+            tr_buf_init_secret(dec, in->inflate_left); /* what the layers above left */
             /* Compressed bodies are small next to their output: a streamed
              * one is assembled (in locked memory: it is plaintext). */
             struct tr_buf body;
@@ -89,8 +95,13 @@ static tr_result walk(struct pgp_inner *in, struct tr_slice data, int depth, str
                 res = pgp_compress_inflate(whole, dec);
             tr_buf_free(&body);
             TR_GUARD(res);
+            in->inflate_left -= dec->len;
             /* A compressed packet is a whole message: nothing may follow. */
             TR_ENSURE(tr_reader_remaining(&r) == 0, TR_ERR_PGP_UNEXPECTED_PACKET);
+            /* Nothing reads the layer above any more (r and segs are done
+             * with it): release it before going down. */
+            if (depth > 0)
+                tr_buf_free(&in->inflated[depth - 1]);
             return walk(in, tr_buf_slice(dec), depth + 1, out);
         }
         default: TR_BAIL(TR_ERR_PGP_UNEXPECTED_PACKET);

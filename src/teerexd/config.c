@@ -72,14 +72,26 @@ static const struct opt OPTS[] = {
      "POST /prove per client IP per window (0 disables; loopback exempt)"},
     {"RATE_LIMIT_WINDOW", K_MS, U(rate_limit_window_ms, 0), "1h",
      "sliding window of the rate limit"},
+    {"RATE_LIMIT_CLIENTS", K_U64, U(rate_limit_clients, 1 << 20), "16384",
+     "clients the rate limit remembers; when full the least recently seen is forgotten "
+     "(IPv6 clients are counted per /64)"},
     {"MAX_BODY_BYTES", K_U64, U(max_body_bytes, (size_t)1 << 40), "52428800",
      "POST /prove body limit (413 past it)"},
+    {"MAX_INFLIGHT_BYTES", K_U64, U(max_inflight_bytes, (size_t)1 << 40), "536870912",
+     "POST /prove body bytes held at once, being read or waiting for a prover "
+     "(503 + Retry-After past it, before the body is read; 0 = no limit)"},
     {"MAX_UPLOAD_BYTES", K_U64, U(max_upload_bytes, (size_t)1 << 40), "536870912",
      "POST /upload-bb body limit"},
     {"HTTP_IDLE_TIMEOUT", K_U64, U(idle_timeout_s, 86400), "60",
      "seconds a connection may stay silent"},
     {"HTTP_HEADER_TIMEOUT", K_MS, U(header_timeout_ms, 0), "10s",
      "time to send a complete request head (slow-loris guard)"},
+    {"HTTP_BODY_TIMEOUT", K_MS, U(body_timeout_ms, 0), "10s",
+     "a request body must be complete within this plus its size / HTTP_BODY_MIN_RATE "
+     "after the head, else the connection is closed"},
+    {"HTTP_BODY_MIN_RATE", K_U64, U(body_min_rate, (size_t)1 << 40), "32768",
+     "bytes per second a request body must average beyond HTTP_BODY_TIMEOUT "
+     "(50 MiB: 10 s + 27 min; 0 = no body deadline)"},
     {"MAX_CONNECTIONS", K_U64, U(max_connections, 65536), "1024",
      "open connections per listener set"},
     {"PER_IP_CONNECTIONS", K_U64, U(per_ip_connections, 65536), "256",
@@ -242,6 +254,12 @@ tr_result config_load(int argc, char **argv, struct config *c)
                  strcmp(c->tee_mode, "nitro") == 0 ? "pinned" : "open");
     if (strcmp(c->bb_policy, "pinned") != 0 && strcmp(c->bb_policy, "open") != 0) {
         fprintf(stderr, "teerexd: BB_POLICY must be pinned or open\n");
+        TR_BAIL(TR_ERR_USAGE);
+    }
+    if (c->rate_limit_clients == 0)
+        c->rate_limit_clients = 1;
+    if (c->max_inflight_bytes != 0 && c->max_inflight_bytes < c->max_body_bytes) {
+        fprintf(stderr, "teerexd: MAX_INFLIGHT_BYTES must be 0 or at least MAX_BODY_BYTES\n");
         TR_BAIL(TR_ERR_USAGE);
     }
     return TR_SUCCESS;

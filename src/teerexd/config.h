@@ -34,10 +34,14 @@ struct config {
     uint64_t prove_timeout_ms;
     uint64_t rate_limit_max; /* 0 disables */
     uint64_t rate_limit_window_ms;
+    uint64_t rate_limit_clients; /* clients the rate limit tracks (least recent forgotten) */
     uint64_t max_body_bytes;
-    uint64_t max_upload_bytes;  /* admin /upload-bb */
-    uint64_t idle_timeout_s;    /* HTTP_IDLE_TIMEOUT */
-    uint64_t header_timeout_ms; /* HTTP_HEADER_TIMEOUT */
+    uint64_t max_upload_bytes;   /* admin /upload-bb */
+    uint64_t idle_timeout_s;     /* HTTP_IDLE_TIMEOUT */
+    uint64_t header_timeout_ms;  /* HTTP_HEADER_TIMEOUT */
+    uint64_t body_timeout_ms;    /* HTTP_BODY_TIMEOUT: grace before the body rate counts */
+    uint64_t body_min_rate;      /* HTTP_BODY_MIN_RATE: bytes/s a body averages (0: off) */
+    uint64_t max_inflight_bytes; /* MAX_INFLIGHT_BYTES: /prove bodies held at once (0: off) */
     uint64_t max_connections;
     uint64_t per_ip_connections;
     uint64_t shutdown_grace_ms;

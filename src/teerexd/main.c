@@ -139,7 +139,8 @@ int main(int argc, char **argv)
         goto out;
     versions_ready = true;
     versions_clean_staging(&s->versions);
-    if (!tr_ok(rate_limit_create(s->cfg.rate_limit_max, s->cfg.rate_limit_window_ms, &s->rl)))
+    if (!tr_ok(rate_limit_create(s->cfg.rate_limit_max, s->cfg.rate_limit_window_ms,
+                                 (size_t)s->cfg.rate_limit_clients, &s->rl)))
         goto out;
     prove_queue_init(&s->queue, (unsigned)s->cfg.prove_concurrency,
                      (unsigned)s->cfg.prove_queue_limit);
@@ -157,8 +158,11 @@ int main(int argc, char **argv)
         code = EXIT_LISTEN;
         goto out;
     }
-    tr_log(TR_LOG_INFO, "ready", "{s:s,s:s,s:s,s:i}", "tee_mode", s->cfg.tee_mode, "listen",
-           s->cfg.listen, "work_dir", s->work_parent, "pid", (int)getpid());
+    tr_log(TR_LOG_INFO, "ready", "{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I}", "tee_mode", s->cfg.tee_mode,
+           "listen", s->cfg.listen, "work_dir", s->work_parent, "pid", (int)getpid(),
+           "max_body_bytes", (json_int_t)s->cfg.max_body_bytes, "body_timeout_ms",
+           (json_int_t)s->cfg.body_timeout_ms, "body_min_rate", (json_int_t)s->cfg.body_min_rate,
+           "max_inflight_bytes", (json_int_t)s->cfg.max_inflight_bytes);
     for (;;) {
         int sig = 0;
         if (sigwait(&sigs, &sig) != 0)

@@ -21,6 +21,8 @@ static atomic_uint_fast64_t prove_count, prove_sum_ms;
 static atomic_uint_fast64_t decrypt_failures, prover_failures, rate_limited, queue_full;
 static atomic_uint_fast64_t queue_timeouts;
 static atomic_uint state_ready, state_draining, state_open;
+static atomic_uint_fast64_t cuts[CUT_COUNT];
+static const char *const CUT_NAMES[CUT_COUNT] = {"head_timeout", "body_timeout", "inflight_bytes"};
 
 const char *metrics_route_name(enum route r)
 {
@@ -72,6 +74,11 @@ void metrics_set_state(bool ready, bool draining, unsigned prove_open)
     atomic_store(&state_ready, ready ? 1u : 0u);
     atomic_store(&state_draining, draining ? 1u : 0u);
     atomic_store(&state_open, prove_open);
+}
+void metrics_count_cut(enum cut_reason why)
+{
+    if (why < CUT_COUNT)
+        atomic_fetch_add(&cuts[why], 1);
 }
 
 static TR_RESULT line(struct tr_buf *out, const char *fmt, ...)
@@ -164,5 +171,10 @@ tr_result metrics_render(unsigned queue_waiting, unsigned queue_active, struct t
                   "# HELP teerexd_prove_open POST /prove requests received and not yet answered.\n"
                   "# TYPE teerexd_prove_open gauge\nteerexd_prove_open %u\n",
                   atomic_load(&state_open)));
+    TR_GUARD(line(out, "# HELP teerexd_limited_total Connections closed or requests refused by a "
+                       "server-wide limit.\n# TYPE teerexd_limited_total counter\n"));
+    for (size_t i = 0; i < CUT_COUNT; i++)
+        TR_GUARD(line(out, "teerexd_limited_total{reason=\"%s\"} %llu\n", CUT_NAMES[i],
+                      (unsigned long long)atomic_load(&cuts[i])));
     return TR_SUCCESS;
 }

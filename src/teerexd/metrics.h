@@ -35,6 +35,9 @@ void metrics_count_queue_full(void);
 void metrics_count_queue_timeout(void);
 /* Readiness, drain and open /prove requests, as gauges (set before rendering). */
 void metrics_set_state(bool ready, bool draining, unsigned prove_open);
+/* Requests refused or connections closed by a server-wide limit (issue 16). */
+enum cut_reason { CUT_HEAD_TIMEOUT, CUT_BODY_TIMEOUT, CUT_INFLIGHT_BYTES, CUT_COUNT };
+void metrics_count_cut(enum cut_reason why);
 /* queue gauges are read from the queue when rendering */
 TR_RESULT metrics_render(unsigned queue_waiting, unsigned queue_active, struct tr_buf *out);
 

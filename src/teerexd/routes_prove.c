@@ -1,4 +1,5 @@
-/* POST /prove: rate limit, body limit, JSON body, decrypt, queue, prover,
+/* POST /prove: rate limit, body limit and MAX_INFLIGHT_BYTES (from the head,
+ * before the body), JSON body, queue, decrypt (with a prover slot), prover,
  * {"proof": base64(4-byte BE field count + proof)} (PROTOCOL.md). */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,33 +14,76 @@
 #include "teerex/log.h"
 #include "teerex/pgp.h"
 
-enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, struct request *rq)
+enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, struct request *rq,
+                                  const char *method)
 {
+    rq->rejected = true; /* until the head passed every check below */
+    if (strcmp(method, "POST") != 0) {
+        /* PUT, GET, DELETE /prove ...: nothing to prove; the body is not read. */
+        rq->route = ROUTE_NOT_FOUND;
+        return reply_error(c, rq, 404, "Not found");
+    }
     /* After SIGTERM the listeners are closed; a kept-alive connection may
      * still bring a new request: refused, the accepted ones are finishing. */
-    if (atomic_load(&s->stopping)) {
-        rq->rejected = true;
+    if (atomic_load(&s->stopping))
         return reply_error(c, rq, 503, "Server is shutting down");
-    }
     rq->prove_open = true; /* drain and shutdown wait for it (server.c: completed) */
     atomic_fetch_add(&s->prove_open, 1);
-    char ip[64];
-    bool local;
-    client_ip(s, c, ip, sizeof(ip), &local);
-    if (!local && !rate_limit_hit(s->rl, ip, mono_ms())) {
+    struct client_addr who;
+    client_addr_of(s, c, &who);
+    if (!who.local && !rate_limit_hit(s->rl, who.key, mono_ms())) {
         metrics_count_rate_limited();
-        tr_log(TR_LOG_WARN, "rate_limited", "{s:s,s:s}", "requestId", rq->id, "client", ip);
-        rq->rejected = true;
+        tr_log(TR_LOG_WARN, "rate_limited", "{s:s,s:s}", "requestId", rq->id, "client", who.text);
         return reply_error(c, rq, 429, "Too many prove requests, try again later");
     }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-    uint64_t n;
+    uint64_t n = 0;
     if (cl && tr_ok(tr_parse_u64(cl, UINT64_MAX, &n)) && n > s->cfg.max_body_bytes) {
         rq->too_large = true;
-        rq->rejected = true;
         tr_log(TR_LOG_WARN, "body_too_large", "{s:s,s:I}", "requestId", rq->id, "length",
                (json_int_t)(n > INT64_MAX ? INT64_MAX : n));
         return reply_error(c, rq, 413, "Request body too large");
+    }
+    /* A declared length is reserved whole now; a chunked body as it comes. */
+    if (n > 0 && !inflight_reserve(s, rq, n)) {
+        metrics_count_cut(CUT_INFLIGHT_BYTES);
+        tr_log(TR_LOG_WARN, "inflight_bytes_full", "{s:s,s:I}", "requestId", rq->id, "length",
+               (json_int_t)n);
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%" PRIu64, s->cfg.retry_after_s);
+        const char *hdrs[] = {"Retry-After", ra, NULL};
+        return reply_json(
+            c, rq, 503,
+            json_pack("{s:s,s:s}", "error", "Server busy, try again later", "requestId", rq->id),
+            hdrs);
+    }
+    if (n > 0)
+        tr_ignore(tr_buf_reserve(&rq->body, n)); /* one mapping, no regrowth */
+    rq->rejected = false;
+    rq->prove_body = true;
+    return MHD_YES;
+}
+
+enum MHD_Result route_prove_data(struct server *s, struct MHD_Connection *c, struct request *rq,
+                                 const char *data, size_t n)
+{
+    if (rq->body.len + n > s->cfg.max_body_bytes) {
+        rq->too_large = true;
+        tr_buf_free(&rq->body);
+        tr_log(TR_LOG_WARN, "body_too_large", "{s:s,s:s}", "requestId", rq->id, "framing",
+               "chunked");
+        return reply_error_midbody(c, rq, 413, "Request body too large", 0);
+    }
+    uint64_t want = rq->body.len + n;
+    if (want > rq->reserved && !inflight_reserve(s, rq, want - rq->reserved)) {
+        metrics_count_cut(CUT_INFLIGHT_BYTES);
+        tr_buf_free(&rq->body);
+        return reply_error_midbody(c, rq, 503, "Server busy, try again later",
+                                   s->cfg.retry_after_s);
+    }
+    if (!tr_ok(tr_buf_append(&rq->body, data, n))) {
+        tr_buf_free(&rq->body);
+        return reply_error_midbody(c, rq, 500, "Internal error", 0);
     }
     return MHD_YES;
 }
@@ -203,21 +247,17 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
     ret = pick_binary(s, c, rq, &bb, label, sizeof(label), &replied);
     if (replied)
         goto out;
-    uint64_t t0 = mono_ms();
-    if (tr_ok(r)) {
-        struct pgp_decrypt_opts opts = {.max_plaintext = TR_MAX_PLAINTEXT};
-        r = pgp_decrypt(s->key, cipher.data, cipher.len, &opts, &plain);
-    }
-    uint64_t decrypt_ms = mono_ms() - t0;
-    tr_buf_free(&cipher);
     if (!tr_ok(r)) {
-        /* Bad base64 lands here too: the reference fails it at decryption. */
+        /* Bad base64: the reference fails it at decryption. */
         metrics_count_decrypt_failure();
         tr_log(TR_LOG_WARN, "decrypt_failed", "{s:s,s:s}", "requestId", rq->id, "error",
                tr_err_name(r.err));
         ret = reply_error(c, rq, 400, "Failed to decrypt request payload");
         goto out;
     }
+    /* Wait for a prover slot holding only the ciphertext (within the body's
+     * MAX_INFLIGHT_BYTES reservation); decrypt once the slot is ours, so
+     * plaintext in flight is bounded by PROVE_CONCURRENCY inputs. */
     int fd = connection_fd(c);
     /* PROVE_TIMEOUT runs from the request's arrival: a request that cannot
      * get a prover in time is told so (503) before its client gives up. */
@@ -258,6 +298,18 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
         goto out;
     }
     queued = true;
+    uint64_t t0 = mono_ms();
+    struct pgp_decrypt_opts opts = {.max_plaintext = TR_MAX_PLAINTEXT};
+    r = pgp_decrypt(s->key, cipher.data, cipher.len, &opts, &plain);
+    uint64_t decrypt_ms = mono_ms() - t0;
+    tr_buf_free(&cipher);
+    if (!tr_ok(r)) {
+        metrics_count_decrypt_failure();
+        tr_log(TR_LOG_WARN, "decrypt_failed", "{s:s,s:s}", "requestId", rq->id, "error",
+               tr_err_name(r.err));
+        ret = reply_error(c, rq, 400, "Failed to decrypt request payload");
+        goto out;
+    }
     tr_log(TR_LOG_INFO, "prove_start", "{s:s,s:s,s:s,s:s,s:I}", "requestId", rq->id, "version",
            label, "digest", bb.digest, "scheme", scheme_name(scheme), "input_bytes",
            (json_int_t)plain.len);

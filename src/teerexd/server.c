@@ -1,28 +1,34 @@
 /* libmicrohttpd glue (see server.h). One thread per connection: a /prove
  * handler may wait minutes for bb without holding up anyone else, and a slow
  * client only holds its own thread (bounded by MAX_CONNECTIONS and
- * PER_IP_CONNECTIONS, and cut by the request-head deadline below). */
+ * PER_IP_CONNECTIONS, and cut by the head and body deadlines below). */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/vm_sockets.h>
+#include <inttypes.h>
 #include <openssl/rand.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lingering.h"
 #include "server.h"
 #include "teerex/log.h"
 
-/* A connection MHD told us about; deadline_ms != 0 while a request head is
- * awaited (new connection, or keep-alive after a response). */
+/* A connection MHD told us about. deadline_ms != 0 while a request head is
+ * awaited (new connection, or keep-alive after a response); in_body while
+ * the body of a request is being read (its deadline grows with body_bytes);
+ * linger when it was answered before its body was read. */
 struct conn {
     struct conn *prev, *next;
     int fd;
     uint64_t deadline_ms;
+    bool in_body, linger;
+    uint64_t body_start_ms, body_bytes;
     struct server *srv;
 };
 
@@ -40,15 +46,49 @@ int connection_fd(struct MHD_Connection *c)
     return ci ? ci->connect_fd : -1;
 }
 
-static void set_deadline(struct MHD_Connection *c, struct server *s, bool waiting_head)
+static struct conn *conn_of(struct MHD_Connection *c)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    if (!ci || !ci->socket_context)
+    return ci ? ci->socket_context : NULL;
+}
+
+enum phase { PHASE_HEAD, PHASE_BODY, PHASE_HANDLER };
+
+/* Which deadline applies: the head's (awaiting a request), the body's (from
+ * the end of the head), or none (our handler runs, e.g. a proof). */
+static void set_phase(struct MHD_Connection *c, struct server *s, enum phase ph)
+{
+    struct conn *k = conn_of(c);
+    if (!k)
         return;
-    struct conn *k = ci->socket_context;
     pthread_mutex_lock(&s->conns_mu);
-    k->deadline_ms = waiting_head ? mono_ms() + s->cfg.header_timeout_ms : 0;
+    k->deadline_ms = ph == PHASE_HEAD ? mono_ms() + s->cfg.header_timeout_ms : 0;
+    k->in_body = ph == PHASE_BODY;
+    if (ph == PHASE_BODY) {
+        k->body_start_ms = mono_ms();
+        k->body_bytes = 0;
+    }
+    pthread_mutex_unlock(&s->conns_mu);
+}
+
+static void count_body(struct MHD_Connection *c, struct server *s, size_t n)
+{
+    struct conn *k = conn_of(c);
+    if (!k)
+        return;
+    pthread_mutex_lock(&s->conns_mu);
+    k->body_bytes += n;
+    pthread_mutex_unlock(&s->conns_mu);
+}
+
+static void set_linger(struct MHD_Connection *c, struct server *s)
+{
+    struct conn *k = conn_of(c);
+    if (!k)
+        return;
+    pthread_mutex_lock(&s->conns_mu);
+    k->linger = true;
     pthread_mutex_unlock(&s->conns_mu);
 }
 
@@ -82,13 +122,29 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_conte
         if (k->next)
             k->next->prev = k->prev;
         pthread_mutex_unlock(&s->conns_mu);
+        /* MHD has sent the answer and shut the write side; it closes its
+         * descriptor next. A duplicate keeps the socket open while the
+         * client's remaining bytes are discarded (lingering.h). */
+        if (k->linger && k->fd >= 0)
+            lingering_add(s->linger, dup(k->fd), s->cfg.max_body_bytes);
         free(k);
         *socket_context = NULL;
     }
 }
 
+/* True when the body's deadline passed: HTTP_BODY_TIMEOUT after the head,
+ * plus the time its bytes so far would take at HTTP_BODY_MIN_RATE. */
+static bool body_late(const struct server *s, const struct conn *k, uint64_t now)
+{
+    if (!k->in_body || s->cfg.body_min_rate == 0)
+        return false;
+    uint64_t allowed = s->cfg.body_timeout_ms + k->body_bytes * 1000 / s->cfg.body_min_rate;
+    return now - k->body_start_ms > allowed;
+}
+
 /* Closes (shutdown, MHD then sees EOF) connections whose request head did not
- * arrive in time: a header dribbled byte by byte cannot hold a thread forever. */
+ * arrive in time, or whose body comes slower than the body deadline allows:
+ * bytes dribbled one by one cannot hold a thread (and a connection slot). */
 static void *watchdog_main(void *arg)
 {
     struct server *s = arg;
@@ -101,6 +157,13 @@ static void *watchdog_main(void *arg)
                 k->deadline_ms = 0;
                 shutdown(k->fd, SHUT_RDWR);
                 tr_log(TR_LOG_INFO, "request_head_timeout", "{s:i}", "fd", k->fd);
+                metrics_count_cut(CUT_HEAD_TIMEOUT);
+            } else if (body_late(s, k, now)) {
+                k->in_body = false;
+                shutdown(k->fd, SHUT_RDWR);
+                tr_log(TR_LOG_INFO, "request_body_timeout", "{s:i,s:I,s:I}", "fd", k->fd, "bytes",
+                       (json_int_t)k->body_bytes, "ms", (json_int_t)(now - k->body_start_ms));
+                metrics_count_cut(CUT_BODY_TIMEOUT);
             }
         }
         pthread_mutex_unlock(&s->conns_mu);
@@ -147,15 +210,20 @@ static void request_id(struct MHD_Connection *c, char out[80])
     new_request_id(out);
 }
 
+/* Headers of every answer besides X-Request-Id (PROTOCOL.md). */
+static const char *const COMMON_HEADERS[][2] = {
+    {"Access-Control-Allow-Origin", "*"},
+    {"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+    {"Access-Control-Allow-Headers", "Content-Type, X-Request-Id, X-Aztec-Version"},
+    {"Access-Control-Expose-Headers", "X-Request-Id, X-Prove-Duration-Ms, X-Decrypt-Duration-Ms"},
+};
+#define N_COMMON (sizeof(COMMON_HEADERS) / sizeof(COMMON_HEADERS[0]))
+
 static void add_common(struct MHD_Response *r, struct request *rq)
 {
     MHD_add_response_header(r, "X-Request-Id", rq->id);
-    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
-    MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    MHD_add_response_header(r, "Access-Control-Allow-Headers",
-                            "Content-Type, X-Request-Id, X-Aztec-Version");
-    MHD_add_response_header(r, "Access-Control-Expose-Headers",
-                            "X-Request-Id, X-Prove-Duration-Ms, X-Decrypt-Duration-Ms");
+    for (size_t i = 0; i < N_COMMON; i++)
+        MHD_add_response_header(r, COMMON_HEADERS[i][0], COMMON_HEADERS[i][1]);
 }
 
 enum MHD_Result reply_text(struct MHD_Connection *c, struct request *rq, unsigned status,
@@ -207,79 +275,122 @@ enum MHD_Result reply_error(struct MHD_Connection *c, struct request *rq, unsign
                       NULL);
 }
 
-static bool is_loopback(const struct sockaddr *sa)
+/* Writes all of p within timeout_ms (the socket may be non-blocking). */
+static bool send_all(int fd, const char *p, size_t n, int timeout_ms)
 {
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    uint64_t end = mono_ms() + (uint64_t)timeout_ms;
+    while (n > 0) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k > 0) {
+            p += k;
+            n -= (size_t)k;
+            continue;
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        uint64_t now = mono_ms();
+        if (k == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || now >= end)
+            return false;
+        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        (void)poll(&pf, 1, (int)(end - now));
     }
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_LOOPBACK(a))
-            return true;
-        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
-    }
-    return false;
+    return true;
 }
 
-static void format_addr(const struct sockaddr *sa, char *out, size_t cap)
+static const char *reason_phrase(unsigned status)
 {
-    if (sa->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a))
-            inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)cap);
-        else
-            inet_ntop(AF_INET6, a, out, (socklen_t)cap);
-    } else if (sa->sa_family == AF_VSOCK) {
-        snprintf(out, cap, "vsock:%u", ((const struct sockaddr_vm *)sa)->svm_cid);
-    } else {
-        snprintf(out, cap, "unix");
+    switch (status) {
+    case 400: return "Bad Request";
+    case 413: return "Payload Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
     }
 }
 
-void client_ip(struct server *s, struct MHD_Connection *c, char *out, size_t cap, bool *local)
+enum MHD_Result reply_error_midbody(struct MHD_Connection *c, struct request *rq, unsigned status,
+                                    const char *message, uint64_t retry_after_s)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(out, cap, "unknown");
-    *local = false;
-    if (!ci || !ci->client_addr)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
-    format_addr(sa, out, cap);
-    *local = sa->sa_family == AF_UNIX || is_loopback(sa);
-    bool trusted = false;
-    for (size_t i = 0; i < s->cfg.n_trusted && !trusted; i++)
-        trusted = http_cidr_match(&s->cfg.trusted[i], sa);
-    if (!trusted)
-        return;
-    const char *xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
-    if (!xff)
-        return;
-    char first[64];
-    size_t n = 0;
-    while (*xff == ' ')
-        xff++;
-    while (xff[n] && xff[n] != ',' && xff[n] != ' ' && n < sizeof(first) - 1) {
-        first[n] = xff[n];
-        n++;
+    struct server *s = rq->srv;
+    rq->status = status;
+    rq->rejected = true;
+    char *body = NULL;
+    json_t *o = json_pack("{s:s,s:s}", "error", message, "requestId", rq->id);
+    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    char head[1024];
+    size_t bl = body ? strlen(body) : 0;
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/json; "
+                     "charset=utf-8\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n",
+                     status, reason_phrase(status), bl, rq->id);
+    for (size_t i = 0; i < N_COMMON && n > 0 && (size_t)n < sizeof(head); i++)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "%s: %s\r\n", COMMON_HEADERS[i][0],
+                      COMMON_HEADERS[i][1]);
+    if (retry_after_s && n > 0 && (size_t)n < sizeof(head))
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Retry-After: %" PRIu64 "\r\n",
+                      retry_after_s);
+    if (n > 0 && (size_t)n + 2 < sizeof(head)) {
+        memcpy(head + n, "\r\n", 3);
+        int fd = connection_fd(c);
+        /* MHD reads the body and writes nothing until it ends: the socket's
+         * write side is ours here. */
+        if (fd >= 0 && send_all(fd, head, (size_t)n + 2, 1000) && body)
+            (void)send_all(fd, body, bl, 1000);
     }
-    first[n] = '\0';
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, first, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-    } else if (inet_pton(AF_INET6, first, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-    } else {
-        return; /* not an address: keep the proxy's */
+    free(body);
+    set_linger(c, s);
+    return MHD_NO; /* MHD shuts the write side and closes (lingering) */
+}
+
+bool inflight_reserve(struct server *s, struct request *rq, uint64_t n)
+{
+    uint64_t max = s->cfg.max_inflight_bytes;
+    uint_fast64_t cur = atomic_load(&s->inflight_bytes);
+    do {
+        if (max != 0 && (n > max || cur > max - n))
+            return false;
+    } while (!atomic_compare_exchange_weak(&s->inflight_bytes, &cur, cur + n));
+    rq->reserved += n;
+    return true;
+}
+
+/* Framing that must not be guessed at: two different Content-Length values
+ * (which one would a proxy in front have used?), Content-Length together with
+ * Transfer-Encoding, or a transfer coding other than chunked. */
+struct framing {
+    const char *cl;
+    bool cl_conflict, te, te_other;
+};
+
+static enum MHD_Result scan_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (!key || !value)
+        return MHD_YES;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        if (f->cl && strcmp(f->cl, value) != 0)
+            f->cl_conflict = true;
+        f->cl = value;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->te = true;
+        f->te_other |= strcasecmp(value, "chunked") != 0;
     }
-    format_addr((struct sockaddr *)&ss, out, cap);
-    *local = is_loopback((struct sockaddr *)&ss);
+    return MHD_YES;
+}
+
+static const char *framing_problem(struct MHD_Connection *c)
+{
+    struct framing f = {NULL, false, false, false};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, scan_framing, &f);
+    if (f.cl_conflict)
+        return "Conflicting Content-Length headers";
+    if (f.te && f.cl)
+        return "Content-Length together with Transfer-Encoding";
+    if (f.te_other)
+        return "Unsupported Transfer-Encoding (only chunked)";
+    return NULL;
 }
 
 static enum route classify(const char *url, const char *method, enum listen_kind kind)
@@ -312,6 +423,23 @@ static enum route classify(const char *url, const char *method, enum listen_kind
     return ROUTE_NOT_FOUND;
 }
 
+/* First call (the head is complete): everything that can be judged from the
+ * head is answered now, before any body byte is read. */
+static enum MHD_Result first_call(struct server *s, enum listen_kind kind, struct MHD_Connection *c,
+                                  struct request *rq, const char *url, const char *method)
+{
+    const char *bad = framing_problem(c);
+    if (bad) {
+        rq->rejected = true;
+        return reply_error(c, rq, 400, bad);
+    }
+    if (kind == LISTEN_ADMIN)
+        return route_admin_first(s, c, rq, url, method);
+    if (kind == LISTEN_PUBLIC && rq->route == ROUTE_PROVE)
+        return route_prove_first(s, c, rq, method);
+    return MHD_YES;
+}
+
 static enum MHD_Result handle(struct server *s, enum listen_kind kind, struct MHD_Connection *c,
                               const char *url, const char *method, const char *data,
                               size_t *data_size, void **con_cls)
@@ -319,7 +447,7 @@ static enum MHD_Result handle(struct server *s, enum listen_kind kind, struct MH
     bool admin = kind == LISTEN_ADMIN;
     struct request *rq = *con_cls;
     if (!rq) {
-        set_deadline(c, s, false);
+        set_phase(c, s, PHASE_BODY);
         rq = calloc(1, sizeof(*rq));
         if (!rq)
             return MHD_NO;
@@ -330,32 +458,28 @@ static enum MHD_Result handle(struct server *s, enum listen_kind kind, struct MH
         rq->upload_err = TR_OK;
         rq->t_start_ms = mono_ms();
         request_id(c, rq->id);
-        tr_buf_init(&rq->body, s->cfg.max_body_bytes + 1);
+        tr_buf_init(&rq->body, s->cfg.max_body_bytes);
         *con_cls = rq;
-        if (rq->route == ROUTE_PROVE && strcmp(method, "POST") == 0)
-            return route_prove_first(s, c, rq);
-        if (admin)
-            return route_admin_first(s, c, rq, url, method);
-        return MHD_YES;
+        enum MHD_Result ret = first_call(s, kind, c, rq, url, method);
+        /* Answered before the body: MHD closes after the answer; a client
+         * still sending must see the answer, not a reset (lingering.h). */
+        if (rq->status != 0)
+            set_linger(c, s);
+        return ret;
     }
     if (*data_size > 0) {
         size_t n = *data_size;
         *data_size = 0;
+        count_body(c, s, n);
         if (rq->rejected)
             return MHD_YES; /* a response is queued; the rest is discarded */
         if (admin)
             return route_admin_data(s, c, rq, data, n);
-        if (rq->route != ROUTE_PROVE || rq->too_large)
-            return MHD_YES;
-        if (!tr_ok(tr_buf_append(&rq->body, data, n))) {
-            rq->too_large = true;
-            tr_buf_free(&rq->body);
-            /* Answer now instead of reading the rest (chunked bodies). */
-            if (reply_error(c, rq, 413, "Request body too large") == MHD_YES)
-                rq->rejected = true;
-        }
-        return MHD_YES;
+        if (!rq->prove_body)
+            return MHD_YES; /* only POST /prove keeps its body */
+        return route_prove_data(s, c, rq, data, n);
     }
+    set_phase(c, s, PHASE_HANDLER);
     if (rq->rejected)
         return MHD_YES;
     if (admin)
@@ -403,10 +527,12 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
            metrics_route_name(rq->route), "status", (int)rq->status, "termination", (int)toe);
     versions_upload_abort(rq->upload);
     tr_buf_free(&rq->body);
+    if (rq->reserved)
+        atomic_fetch_sub(&s->inflight_bytes, rq->reserved);
     free(rq);
     *con_cls = NULL;
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        set_deadline(c, s, true);
+        set_phase(c, s, PHASE_HEAD);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -437,6 +563,7 @@ static struct MHD_Daemon *start_daemon(struct server *s, MHD_AccessHandlerCallba
 tr_result server_start(struct server *s)
 {
     pthread_mutex_init(&s->conns_mu, NULL);
+    TR_GUARD(lingering_start(&s->linger));
     s->pub = start_daemon(s, handle_public);
     TR_ENSURE(s->pub != NULL, TR_ERR_SYS);
     if (s->cfg.admin_listen[0]) {
@@ -466,5 +593,7 @@ void server_stop(struct server *s)
     if (s->pub)
         MHD_stop_daemon(s->pub);
     s->adm = s->pub = s->ops = NULL;
+    lingering_stop(s->linger); /* after the daemons: closing connections may add to it */
+    s->linger = NULL;
     pthread_mutex_destroy(&s->conns_mu);
 }

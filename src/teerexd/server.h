@@ -1,6 +1,8 @@
 /* teerexd's shared state and the libmicrohttpd glue (server.c): per-request
  * context, JSON responses with X-Request-Id and CORS headers, connection
- * tracking for the request-head deadline (slow-loris guard). */
+ * tracking for the request-head and request-body deadlines (slow clients),
+ * answers given before a body was read (with a lingering close, lingering.h),
+ * and the budget of /prove body bytes held at once (MAX_INFLIGHT_BYTES). */
 #ifndef TEEREXD_SERVER_H
 #define TEEREXD_SERVER_H
 
@@ -12,6 +14,7 @@
 #include <stdbool.h>
 
 #include "attest_provider.h"
+#include "client_addr.h"
 #include "config.h"
 #include "metrics.h"
 #include "prove_queue.h"
@@ -20,6 +23,7 @@
 
 struct pgp_key;
 struct conn;
+struct lingering;
 
 /* Which listener a connection came in on: the public API, the admin API
  * (ADMIN_LISTEN) or the operations API for the parent (OPS_LISTEN: health,
@@ -43,7 +47,9 @@ struct server {
     atomic_uint prove_open; /* POST /prove requests from head to completion (queued too) */
     atomic_bool cancel;     /* grace period over: kill running provers */
     atomic_uint inflight;   /* /prove requests past the body */
-    atomic_bool wd_stop;    /* ends the watchdog (server_stop) */
+    atomic_uint_fast64_t inflight_bytes; /* /prove body bytes reserved (MAX_INFLIGHT_BYTES) */
+    struct lingering *linger;
+    atomic_bool wd_stop; /* ends the watchdog (server_stop) */
     pthread_mutex_t conns_mu;
     struct conn *conns;
     pthread_t watchdog;
@@ -59,7 +65,9 @@ struct request {
     enum listen_kind kind;
     bool prove_open; /* counted in srv->prove_open until completion */
     bool too_large;
-    bool rejected; /* a response was queued before the body ended */
+    bool rejected;     /* a response was queued before the body ended */
+    bool prove_body;   /* POST /prove: the only public body that is kept */
+    uint64_t reserved; /* bytes of s->inflight_bytes this request holds */
     struct tr_buf body;
     struct versions_upload *upload;
     uint64_t upload_bytes;
@@ -81,17 +89,24 @@ enum MHD_Result reply_error(struct MHD_Connection *c, struct request *rq, unsign
                             const char *message);
 enum MHD_Result reply_text(struct MHD_Connection *c, struct request *rq, unsigned status,
                            const char *content_type, char *body, size_t len);
+/* An error answered in the middle of a body (libmicrohttpd can only answer
+ * after the whole body): written to the socket directly, then the connection
+ * is closed with a lingering close. Returns MHD_NO (ends the request). */
+enum MHD_Result reply_error_midbody(struct MHD_Connection *c, struct request *rq, unsigned status,
+                                    const char *message, uint64_t retry_after_s);
+/* Reserves n more bytes of MAX_INFLIGHT_BYTES for rq (released when the
+ * request ends); false when the budget would be exceeded. */
+bool inflight_reserve(struct server *s, struct request *rq, uint64_t n);
 
-/* Client address as text ("203.0.113.7", "unix", "vsock:3"); *local true for
- * loopback and unix peers. X-Forwarded-For's first entry is used only when the
- * peer is in TRUSTED_PROXIES. */
-void client_ip(struct server *s, struct MHD_Connection *c, char *out, size_t cap, bool *local);
 int connection_fd(struct MHD_Connection *c);
 
 /* Route handlers (routes_public.c, routes_prove.c, admin.c). */
 enum MHD_Result route_public(struct server *s, struct MHD_Connection *c, struct request *rq,
                              const char *url, const char *method);
-enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, struct request *rq);
+enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, struct request *rq,
+                                  const char *method);
+enum MHD_Result route_prove_data(struct server *s, struct MHD_Connection *c, struct request *rq,
+                                 const char *data, size_t n);
 enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct request *rq);
 enum MHD_Result route_admin(struct server *s, struct MHD_Connection *c, struct request *rq,
                             const char *url, const char *method);

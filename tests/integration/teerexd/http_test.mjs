@@ -208,7 +208,8 @@ try {
 writeFileSync(`${bbDir}/mode`, 'ok');
 
 // ---- D. rate limit and X-Forwarded-For trust ----
-const d = await startServer({ ...base, RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW: '1h', TRUSTED_PROXIES: '127.0.0.1' });
+const d = await startServer({ ...base, RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW: '1h',
+  TRUSTED_PROXIES: '127.0.0.1,10.0.0.0/8' });
 const e = await startServer({ ...base, RATE_LIMIT_MAX: '2' });
 try {
   const xff = (ip) => ({ 'X-Forwarded-For': `${ip}, 10.0.0.1` });
@@ -218,14 +219,15 @@ try {
   const r429 = await post(d.url, '{}', xff('203.0.113.9'));
   check(r429.body.error === 'Too many prove requests, try again later', '429 reference message');
   check((await post(d.url, '{}', xff('203.0.113.10'))).status === 400, 'another client has its own window');
-  check((await post(d.url, '{}', xff('127.0.0.1'))).status === 400 &&
-    (await post(d.url, '{}', xff('127.0.0.1'))).status === 400 &&
-    (await post(d.url, '{}', xff('127.0.0.1'))).status === 400, 'loopback client exempt');
+  // A forwarded 127.0.0.1 is a claim, not a loopback peer: limited like anyone.
+  const lo = [];
+  for (let i = 0; i < 3; i++) lo.push((await post(d.url, '{}', xff('127.0.0.1'))).status);
+  check(JSON.stringify(lo) === '[400,400,429]', 'X-Forwarded-For 127.0.0.1 is not exempt', lo);
   const s2 = [];
   for (let i = 0; i < 4; i++) s2.push((await post(e.url, '{}', xff('203.0.113.9'))).status);
   check(s2.every((s) => s === 400), 'untrusted peer: X-Forwarded-For ignored (loopback peer exempt)', s2);
   const m = await (await fetch(`${d.url}/metrics`)).text();
-  check(/teerexd_rate_limited_total 2/.test(m), 'rate-limited requests counted', m.match(/rate_limited.*/g));
+  check(/teerexd_rate_limited_total 3/.test(m), 'rate-limited requests counted', m.match(/rate_limited.*/g));
 } finally {
   await d.stop();
   await e.stop();

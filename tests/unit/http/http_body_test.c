@@ -46,7 +46,62 @@ static void test_body(void)
     tr_buf_free(&out);
 }
 
-/* The exact-shape fast path and the jansson path must give the same answers. */
+/* Shapes the event parser judges: only the top-level object's `data` counts,
+ * the last one wins, escapes are decoded, and hostile nesting costs no tree
+ * (a million levels parse in one pass). */
+static void test_body_shapes(void)
+{
+    struct tr_buf o;
+    tr_buf_init(&o, 0);
+    static const struct {
+        const char *body;
+        int32_t err;
+        const char *want;
+    } cases[] = {
+        {"{\"x\":{\"data\":\"aGk=\"}}", TR_ERR_HTTP_BODY_BAD_SHAPE, NULL},
+        {"[{\"data\":\"aGk=\"}]", TR_ERR_HTTP_BODY_BAD_SHAPE, NULL},
+        {"{\"data\":\"aGk=\",\"data\":5}", TR_ERR_HTTP_BODY_BAD_SHAPE, NULL},
+        {"{\"data\":\"aGk=\",\"data\":[1]}", TR_ERR_HTTP_BODY_BAD_SHAPE, NULL},
+        {"{\"data\":{\"data\":\"aGk=\"}}", TR_ERR_HTTP_BODY_BAD_SHAPE, NULL},
+        {"{\"data\":7,\"data\":\"aGk=\"}", TR_OK, "hi"},
+        {"{\"a\":[{},[],{\"data\":1}],\"data\":\"aGk=\",\"b\":null}", TR_OK, "hi"},
+        {"{\"data\":\"aGVs\\/bG8=\"}", TR_ERR_HTTP_BODY_BAD_BASE64, NULL},
+        {"{\"data\":\"a\\u0047k=\"}", TR_OK, "hi"},
+        {"{\"data\":\"aGk=\"}\n", TR_OK, "hi"},
+        {"{\"data\":\"aGk=\"}{}", TR_ERR_HTTP_BODY_NOT_JSON, NULL},
+        {"{\"data\":\"aGk=\",}", TR_ERR_HTTP_BODY_NOT_JSON, NULL},
+        {"{\"data\":\"\xff\"}", TR_ERR_HTTP_BODY_NOT_JSON, NULL},
+        {"{\"n\":123456789012345678901234567890e999,\"data\":\"aGk=\"}", TR_OK, "hi"},
+        {"[1,2", TR_ERR_HTTP_BODY_NOT_JSON, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tr_buf_clear(&o);
+        tr_result r =
+            http_prove_body_parse((const uint8_t *)cases[i].body, strlen(cases[i].body), &o);
+        TH_REPORT(r.err == cases[i].err, "case %zu %s: got %s", i, cases[i].body,
+                  tr_err_name(r.err));
+        if (cases[i].want)
+            EXPECT_TRUE(o.len == strlen(cases[i].want) &&
+                        memcmp(o.data, cases[i].want, o.len) == 0);
+        else
+            EXPECT_EQ(o.len, 0);
+    }
+    /* [[[...]]] a million deep, then unclosed. */
+    size_t depth = 1000000;
+    uint8_t *deep = malloc(2 * depth);
+    if (deep) {
+        memset(deep, '[', depth);
+        memset(deep + depth, ']', depth);
+        tr_buf_clear(&o);
+        EXPECT_ERR(http_prove_body_parse(deep, 2 * depth, &o), TR_ERR_HTTP_BODY_BAD_SHAPE);
+        EXPECT_ERR(http_prove_body_parse(deep, 2 * depth - 1, &o), TR_ERR_HTTP_BODY_NOT_JSON);
+        EXPECT_EQ(o.len, 0);
+        free(deep);
+    }
+    tr_buf_free(&o);
+}
+
+/* The exact-shape fast path and the event-parser path give the same answers. */
 static void test_body_fast_path_agrees(void)
 {
     static const char *const same[][2] = {
@@ -74,7 +129,7 @@ static void test_body_fast_path_agrees(void)
     EXPECT_ERR(http_prove_body_parse((const uint8_t *)"{\"data\":\"aGVsbG8\"}", 18, &o),
                TR_ERR_HTTP_BODY_BAD_BASE64);
     EXPECT_EQ(o.len, 5);
-    /* A duplicate key is not the exact shape: jansson decides (last one wins). */
+    /* A duplicate key is not the exact shape: the parser decides (last one wins). */
     const char *dup = "{\"data\":\"aGk=\",\"data\":\"aGVsbG8=\"}";
     tr_buf_clear(&o);
     EXPECT_OK(http_prove_body_parse((const uint8_t *)dup, strlen(dup), &o));
@@ -204,12 +259,77 @@ static void test_cidr(void)
         EXPECT_ERR(http_cidr_parse(bad[i], &c), TR_ERR_HTTP_BAD_CIDR);
 }
 
+/* X-Forwarded-For from the right: trusted hops skipped, the first untrusted
+ * entry is the client, whatever the client wrote further left. */
+static void test_forwarded(void)
+{
+    struct http_cidr t[2];
+    EXPECT_OK(http_cidr_parse("127.0.0.1", &t[0]));
+    EXPECT_OK(http_cidr_parse("10.0.0.0/8", &t[1]));
+    static const struct {
+        const char *lines[3];
+        size_t n;
+        const char *want; /* NULL: the peer stays the client */
+    } cases[] = {
+        {{"203.0.113.9"}, 1, "203.0.113.9"},
+        {{"1.1.1.1, 203.0.113.9, 10.1.1.1"}, 1, "203.0.113.9"},
+        {{"garbage, 203.0.113.9,10.0.0.2 ,\t10.0.0.3"}, 1, "203.0.113.9"},
+        {{"10.0.0.9, 10.0.0.8"}, 1, "10.0.0.9"}, /* all trusted: the left-most */
+        {{"127.0.0.1"}, 1, "127.0.0.1"},         /* a claim, trusted: it is the client */
+        {{"203.0.113.9", "198.51.100.1, 10.0.0.1"}, 2, "198.51.100.1"},
+        {{"203.0.113.9", "10.0.0.1"}, 2, "203.0.113.9"}, /* lines concatenate */
+        {{"[2001:db8::1]:443, 10.0.0.1"}, 1, "2001:db8::1"},
+        {{"2001:db8::7"}, 1, "2001:db8::7"},
+        {{"198.51.100.7:8080"}, 1, "198.51.100.7"},
+        {{"203.0.113.9, bogus"}, 1, NULL}, /* the right-most is unreadable */
+        {{"203.0.113.9, unknown, 10.0.0.1"}, 1, "10.0.0.1"},
+        {{""}, 1, NULL},
+        {{"1.2.3.4,"}, 1, NULL},
+        {{"[2001:db8::1"}, 1, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        ss.ss_family = AF_UNIX; /* stands for "the peer" */
+        bool replaced = true;
+        EXPECT_OK(http_forwarded_client(cases[i].lines, cases[i].n, t, 2, &ss, &replaced));
+        char got[64] = "peer";
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, got, sizeof(got));
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, got, sizeof(got));
+        const char *want = cases[i].want ? cases[i].want : "peer";
+        TH_REPORT(strcmp(got, want) == 0 && replaced == (cases[i].want != NULL),
+                  "case %zu: got %s (replaced %d), want %s", i, got, replaced, want);
+    }
+    /* 40 trusted hops: the walk stops after HTTP_FORWARDED_MAX_HOPS. */
+    char many[40 * 12 + 16] = "203.0.113.9";
+    for (int i = 0; i < 40; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), ", 10.0.0.%d", i);
+    const char *one[] = {many};
+    struct sockaddr_storage ss = {.ss_family = AF_UNIX};
+    bool replaced = false;
+    EXPECT_OK(http_forwarded_client(one, 1, t, 2, &ss, &replaced));
+    EXPECT_TRUE(replaced && ss.ss_family == AF_INET);
+    /* A line longer than HTTP_FORWARDED_MAX_VALUE is refused. */
+    char *huge = malloc(HTTP_FORWARDED_MAX_VALUE + 2);
+    if (huge) {
+        memset(huge, '1', HTTP_FORWARDED_MAX_VALUE + 1);
+        huge[HTTP_FORWARDED_MAX_VALUE + 1] = '\0';
+        const char *h[] = {huge};
+        EXPECT_ERR(http_forwarded_client(h, 1, t, 2, &ss, &replaced), TR_ERR_HTTP_BAD_FORWARDED);
+        free(huge);
+    }
+}
+
 int main(void)
 {
     RUN_TEST(test_body);
+    RUN_TEST(test_body_shapes);
     RUN_TEST(test_body_fast_path_agrees);
     RUN_TEST(test_container);
     RUN_TEST(test_validators);
     RUN_TEST(test_cidr);
+    RUN_TEST(test_forwarded);
     return TEST_SUMMARY();
 }

@@ -12,7 +12,7 @@
 static void test_rate_limit(void)
 {
     struct rate_limit *rl;
-    EXPECT_OK(rate_limit_create(3, 1000, &rl));
+    EXPECT_OK(rate_limit_create(3, 1000, 4096, &rl));
     EXPECT_TRUE(rate_limit_hit(rl, "a", 0));
     EXPECT_TRUE(rate_limit_hit(rl, "a", 100));
     EXPECT_TRUE(rate_limit_hit(rl, "a", 200));
@@ -31,7 +31,25 @@ static void test_rate_limit(void)
     }
     EXPECT_EQ(refused, 0);
     rate_limit_free(rl);
-    EXPECT_OK(rate_limit_create(0, 1000, &rl)); /* disabled */
+    /* A full table forgets the least recently seen client, never refuses a new one. */
+    EXPECT_OK(rate_limit_create(1, 3600000, 3, &rl));
+    EXPECT_TRUE(rate_limit_hit(rl, "a", 1));
+    EXPECT_TRUE(rate_limit_hit(rl, "b", 2));
+    EXPECT_TRUE(rate_limit_hit(rl, "c", 3));
+    EXPECT_TRUE(!rate_limit_hit(rl, "a", 4)); /* a is seen again: most recent */
+    EXPECT_TRUE(rate_limit_hit(rl, "d", 5));  /* full: b, the least recent, goes */
+    EXPECT_TRUE(!rate_limit_hit(rl, "c", 6));
+    EXPECT_TRUE(!rate_limit_hit(rl, "a", 7));
+    EXPECT_TRUE(!rate_limit_hit(rl, "d", 8));
+    EXPECT_TRUE(rate_limit_hit(rl, "b", 9)); /* forgotten, so new again */
+    refused = 0;
+    for (int i = 0; i < 5000; i++) { /* a flood of new keys: each one served */
+        snprintf(k, sizeof(k), "198.18.%d.%d", i / 256, i % 256);
+        refused += !rate_limit_hit(rl, k, 10 + (uint64_t)i);
+    }
+    EXPECT_EQ(refused, 0);
+    rate_limit_free(rl);
+    EXPECT_OK(rate_limit_create(0, 1000, 4096, &rl)); /* disabled */
     for (int i = 0; i < 100; i++)
         EXPECT_TRUE(rate_limit_hit(rl, "a", 0));
     rate_limit_free(rl);

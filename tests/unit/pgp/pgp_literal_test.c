@@ -180,12 +180,56 @@ static void test_compressed(void)
         compressed(&m2, PGP_COMP_ZLIB, m.data, m.len, 0);
         tr_buf_clear(&m);
         EXPECT_OK(tr_buf_append(&m, m2.data, m2.len));
-        r = inner(&m, sizeof(DATA), &out);
+        /* incompressible data: every layer is as big as the literal, and
+         * all layers share one budget */
+        r = inner(&m, 4 * sizeof(DATA), &out);
         EXPECT_EQ(r.err, depth < 4 ? TR_OK : TR_ERR_PGP_NESTING);
     }
     tr_buf_free(&lit);
     tr_buf_free(&m);
     tr_buf_free(&m2);
+}
+
+/* One cap over all nested layers (issue 16): two layers that each inflate
+ * 60 % of the cap (padding first, then the next layer) fit a per-layer cap but
+ * not a total one; the same message without the padding decrypts. */
+static void test_nested_total_cap(void)
+{
+    const size_t cap = 256 * 1024, pad = cap * 6 / 10;
+    uint8_t *zeros = calloc(1, pad);
+    struct tr_buf lit, l2, l1, tmp;
+    tr_buf_init(&lit, 1 << 20);
+    tr_buf_init(&l2, 4 << 20);
+    tr_buf_init(&l1, 4 << 20);
+    tr_buf_init(&tmp, 4 << 20);
+    literal(&lit, DATA, 1000);
+    struct tr_slice out;
+    for (int padded = 0; padded < 2 && zeros; padded++) {
+        tr_buf_clear(&tmp); /* inner layer: [padding] literal */
+        if (padded)
+            packet(&tmp, PGP_TAG_PADDING, zeros, pad);
+        EXPECT_OK(tr_buf_append(&tmp, lit.data, lit.len));
+        tr_buf_clear(&l2);
+        compressed(&l2, PGP_COMP_ZLIB, tmp.data, tmp.len, 0);
+        tr_buf_clear(&tmp); /* outer layer: [padding] compressed(inner) */
+        if (padded)
+            packet(&tmp, PGP_TAG_PADDING, zeros, pad);
+        EXPECT_OK(tr_buf_append(&tmp, l2.data, l2.len));
+        tr_buf_clear(&l1);
+        compressed(&l1, PGP_COMP_ZLIB, tmp.data, tmp.len, 0);
+        tr_result r = inner(&l1, cap, &out);
+        if (padded) {
+            EXPECT_ERR(r, TR_ERR_PGP_PLAINTEXT_LIMIT);
+        } else {
+            EXPECT_OK(r);
+            EXPECT_TRUE(out.len == 1000 && memcmp(out.ptr, DATA, 1000) == 0);
+        }
+    }
+    free(zeros);
+    tr_buf_free(&lit);
+    tr_buf_free(&l2);
+    tr_buf_free(&l1);
+    tr_buf_free(&tmp);
 }
 
 static void test_partial_literal(void)
@@ -222,6 +266,7 @@ int main(void)
     RUN_TEST(test_literal);
     RUN_TEST(test_compressed);
     RUN_TEST(test_partial_literal);
+    RUN_TEST(test_nested_total_cap);
     struct tr_buf m;
     tr_buf_init(&m, 1);
     struct tr_slice out;
