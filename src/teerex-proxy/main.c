@@ -29,10 +29,15 @@ static void usage(FILE *f)
           "  --nitro-cli PROG         program run as `PROG describe-enclaves` (nitro-cli)\n"
           "  --proxy-protocol v2|off  header sent to the target (v2)\n"
           "  --max-conns N            concurrent connections; more wait in the backlog (1024)\n"
+          "  --max-conns-per-addr N   concurrent connections of one client address (IPv4,\n"
+          "                           or IPv6 /64); more are closed at once (max-conns / 8)\n"
           "  --connect-timeout DUR    per connect attempt (5s)\n"
           "  --idle-timeout DUR       no byte either way for this long closes (15m)\n"
+          "  --close-timeout DUR      after the target closed: time for the client to take\n"
+          "                           the rest (closed earlier once it has it all) (10s)\n"
           "  --drain-timeout DUR      on SIGTERM, time given to open connections (10s)\n"
-          "  --status ADDR            tiny HTTP endpoint answering counters as JSON\n"
+          "  --status ADDR            tiny HTTP endpoint answering counters as JSON (16\n"
+          "                           connections at most, each closed after 2 s)\n"
           "  --log-level LEVEL        debug|info|warn|error|off (info)\n"
           "  --vsock-over-tcp         TEST ONLY: vsock CID c, port p -> tcp 127.0.0.c:p\n"
           "  --help\n"
@@ -61,6 +66,7 @@ int main(int argc, char **argv)
     o.connect_timeout_ms = 5000;
     o.idle_timeout_ms = 15 * 60 * 1000;
     o.drain_timeout_ms = 10000;
+    o.close_timeout_ms = 10000;
     o.resolve_interval_ms = 200;
     bool has_listen = false, has_target = false;
     tr_log_set_component("teerex-proxy");
@@ -107,6 +113,14 @@ int main(int argc, char **argv)
             r = tr_parse_u64(v, 100000, &o.max_conns);
             if (tr_ok(r) && o.max_conns == 0)
                 r = tr_fail_at(TR_ERR_BAD_NUMBER, __FILE__, __LINE__);
+        } else if (!strcmp(a, "--max-conns-per-addr")) {
+            r = tr_parse_u64(v, 100000, &o.max_conns_per_addr);
+            if (tr_ok(r) && o.max_conns_per_addr == 0)
+                r = tr_fail_at(TR_ERR_BAD_NUMBER, __FILE__, __LINE__);
+        } else if (!strcmp(a, "--close-timeout")) {
+            r = tr_parse_duration_ms(v, &o.close_timeout_ms);
+            if (tr_ok(r) && (o.close_timeout_ms == 0 || o.close_timeout_ms > 3600 * 1000))
+                r = tr_fail_at(TR_ERR_BAD_NUMBER, __FILE__, __LINE__);
         } else if (!strcmp(a, "--connect-timeout") || !strcmp(a, "--idle-timeout") ||
                    !strcmp(a, "--drain-timeout")) {
             r = tr_parse_duration_ms(v, &ms);
@@ -137,6 +151,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return PROXY_EXIT_USAGE;
     }
+    if (o.max_conns_per_addr == 0)
+        o.max_conns_per_addr = o.max_conns / 8 ? o.max_conns / 8 : 1;
     if (o.target.cid_auto && !o.enclave_name)
         return bad("--target", "vsock:auto needs --enclave-name",
                    tr_fail_at(TR_ERR_RT_ADDR_AUTO, __FILE__, __LINE__));

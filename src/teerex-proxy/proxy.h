@@ -19,7 +19,9 @@ struct proxy_opts {
     bool proxy_v2;
     bool vsock_over_tcp; /* test transport: vsock CID c -> tcp 127.0.0.c */
     uint64_t max_conns;
+    uint64_t max_conns_per_addr; /* per client IPv4 address / IPv6 /64 */
     uint64_t connect_timeout_ms, idle_timeout_ms, drain_timeout_ms, resolve_interval_ms;
+    uint64_t close_timeout_ms; /* after the target ended, for the client to take the rest */
 };
 
 int proxy_run(const struct proxy_opts *o);

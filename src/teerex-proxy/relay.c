@@ -7,13 +7,20 @@
  * peer that hung up cannot make the loop spin (level-triggered EPOLLHUP
  * would). EOF on one side becomes shutdown(SHUT_WR) on the other once the
  * pipe is drained (half-close); the connection closes when both directions
- * are done. Listeners stay level-triggered. */
+ * are done, or soon after the target ended: once the client has taken what
+ * the target sent and sends nothing more (a client left half-open would hold
+ * its slot until the idle timeout). Each client address holds at most
+ * --max-conns-per-addr connections. Listeners stay level-triggered.
+ * The enclave's CID is looked up on a helper thread (cid_lookup.h);
+ * connections wait for it without stopping the loop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -46,37 +53,12 @@ static void ep_set(struct proxy *p, struct ep *e, uint32_t *cur, uint32_t want, 
     *cur = want;
 }
 
-/* Resolves the configured target into p->target (CID lookup for auto). */
-static void resolve(struct proxy *p, bool force)
+/* p->target for a concrete address (a fixed target, or a looked-up CID). */
+static void set_target(struct proxy *p, struct rt_addr a)
 {
-    const struct proxy_opts *o = p->o;
-    struct rt_addr a = o->target;
-    if (a.kind == RT_ADDR_VSOCK && a.cid_auto) {
-        uint64_t now = now_ms();
-        if (p->target_ok && !force)
-            return;
-        if (p->last_resolve_ms && now - p->last_resolve_ms < o->resolve_interval_ms && p->target_ok)
-            return;
-        p->last_resolve_ms = now;
-        p->n.resolves++;
-        uint32_t cid;
-        tr_result r = rt_nitro_lookup(o->nitro_cli, o->enclave_name, 5000, &cid);
-        if (!tr_ok(r)) {
-            p->n.resolve_failures++;
-            tr_log_result(TR_LOG_WARN, "cid_lookup_failed", r);
-            return;
-        }
-        if (cid != p->cid)
-            tr_log(TR_LOG_INFO, "cid_resolved", "{s:s,s:i,s:i}", "enclave", o->enclave_name, "cid",
-                   (int)cid, "previous", (int)p->cid);
-        p->cid = cid;
-        tr_ignore(rt_addr_set_cid(&a, cid));
-    } else if (p->target_ok) {
-        return;
-    } else if (a.kind == RT_ADDR_VSOCK) {
+    if (a.kind == RT_ADDR_VSOCK)
         p->cid = a.cid;
-    }
-    if (o->vsock_over_tcp) {
+    if (p->o->vsock_over_tcp) {
         struct rt_addr t;
         tr_result r = rt_addr_vsock_as_tcp(&a, &t);
         if (!tr_ok(r)) {
@@ -87,6 +69,33 @@ static void resolve(struct proxy *p, bool force)
     }
     p->target = a;
     p->target_ok = true;
+}
+
+enum target_state { TARGET_READY, TARGET_WAIT, TARGET_NONE };
+
+/* Whether a connect can start now. With vsock:auto a lookup is started when
+ * there is no CID yet, or when force (a connect failed) and the last lookup
+ * is older than resolve_interval_ms; connections wait for it (TARGET_WAIT). */
+static enum target_state want_target(struct proxy *p, bool force)
+{
+    const struct proxy_opts *o = p->o;
+    if (!(o->target.kind == RT_ADDR_VSOCK && o->target.cid_auto)) {
+        if (!p->target_ok)
+            set_target(p, o->target);
+        return p->target_ok ? TARGET_READY : TARGET_NONE;
+    }
+    if (p->lookup.running)
+        return TARGET_WAIT;
+    uint64_t now = now_ms();
+    bool recent = p->last_resolve_ms && now - p->last_resolve_ms < o->resolve_interval_ms;
+    if (p->target_ok && (!force || recent))
+        return TARGET_READY;
+    p->last_resolve_ms = now;
+    p->n.resolves++;
+    if (cid_lookup_start(&p->lookup))
+        return TARGET_WAIT;
+    p->n.resolve_failures++;
+    return p->target_ok ? TARGET_READY : TARGET_NONE;
 }
 
 static void conn_free(struct proxy *p, struct conn *c, const char *why)
@@ -112,6 +121,7 @@ static void conn_free(struct proxy *p, struct conn *c, const char *why)
     p->n.bytes_up += c->up.bytes;
     p->n.bytes_down += c->down.bytes;
     p->active--;
+    addr_slots_release(p->slots, &c->key);
     /* Another event of this batch may still point at c: free it later. */
     c->dead = true;
     c->next = p->dead;
@@ -123,20 +133,11 @@ static void conn_free(struct proxy *p, struct conn *c, const char *why)
     }
 }
 
-/* Starts (or restarts) the connect to the target. false: give up. */
-static bool start_connect(struct proxy *p, struct conn *c)
+static bool start_connect(struct proxy *p, struct conn *c);
+
+/* Connects to p->target (known). false: give up. */
+static bool connect_now(struct proxy *p, struct conn *c)
 {
-    if (c->tg.fd >= 0) {
-        epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->tg.fd, NULL);
-        close(c->tg.fd);
-        c->tg.fd = -1;
-    }
-    if (c->attempts >= 2)
-        return false;
-    c->attempts++;
-    resolve(p, c->attempts > 1);
-    if (!p->target_ok)
-        return false;
     int fd;
     tr_result r = rt_addr_socket(&p->target, &fd);
     if (!tr_ok(r)) {
@@ -153,6 +154,59 @@ static bool start_connect(struct proxy *p, struct conn *c)
     c->tmask = 0;
     ep_set(p, &c->tg, &c->tmask, CONN_EVENTS, true);
     return true;
+}
+
+/* Starts (or restarts) the connect to the target. false: give up. */
+static bool start_connect(struct proxy *p, struct conn *c)
+{
+    if (c->tg.fd >= 0) {
+        epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->tg.fd, NULL);
+        close(c->tg.fd);
+        c->tg.fd = -1;
+    }
+    if (c->attempts >= 2)
+        return false;
+    c->attempts++;
+    switch (want_target(p, c->attempts > 1)) {
+    case TARGET_NONE: return false;
+    case TARGET_WAIT:
+        c->awaiting = true; /* on_lookup() connects it */
+        c->deadline_ms = now_ms() + p->o->connect_timeout_ms;
+        return true;
+    case TARGET_READY: break;
+    }
+    return connect_now(p, c);
+}
+
+/* A lookup finished: take its CID (a failed lookup keeps the last one) and
+ * connect the connections that waited for it. */
+static void on_lookup(struct proxy *p)
+{
+    struct cid_lookup_result res;
+    if (!cid_lookup_finish(&p->lookup, &res))
+        return;
+    if (res.err != TR_OK) {
+        p->n.resolve_failures++;
+        tr_log(TR_LOG_WARN, "cid_lookup_failed", "{s:s,s:s}", "error", tr_err_name(res.err),
+               "detail", tr_err_desc(res.err));
+    } else {
+        if (res.cid != p->cid)
+            tr_log(TR_LOG_INFO, "cid_resolved", "{s:s,s:i,s:i}", "enclave", p->o->enclave_name,
+                   "cid", (int)res.cid, "previous", (int)p->cid);
+        struct rt_addr a = p->o->target;
+        if (tr_ok(rt_addr_set_cid(&a, res.cid)))
+            set_target(p, a);
+    }
+    for (struct conn *c = p->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->awaiting)
+            continue;
+        c->awaiting = false;
+        if (!p->target_ok || !connect_now(p, c)) {
+            p->n.connect_failures++;
+            conn_free(p, c, "connect_failed");
+        }
+    }
 }
 
 static void on_accept(struct proxy *p)
@@ -185,6 +239,18 @@ static void on_accept(struct proxy *p)
         c->tg = (struct ep){EP_TARGET, c, -1};
         c->peer = peer;
         c->peer_len = pl;
+        addr_key_of((struct sockaddr *)&peer, pl, &c->key);
+        if (!addr_slots_take(p->slots, &c->key)) {
+            /* This address holds its share of the slots: others keep theirs. */
+            p->n.addr_cap_rejects++;
+            close(fd);
+            close(c->up.pipe[0]);
+            close(c->up.pipe[1]);
+            close(c->down.pipe[0]);
+            close(c->down.pipe[1]);
+            free(c);
+            continue;
+        }
         c->local_len = sizeof(c->local);
         getsockname(fd, (struct sockaddr *)&c->local, &c->local_len);
         c->last_ms = now_ms();
@@ -212,6 +278,27 @@ static void on_accept(struct proxy *p)
         p->accepting = false;
         p->n.cap_waits++;
     }
+}
+
+/* Bytes of the client socket's send queue not yet acknowledged by the client. */
+static int unsent(int fd)
+{
+    int n = 0;
+    return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : 0;
+}
+
+/* After the target ended (and its bytes went to the client): the connection
+ * is done once the client acknowledged all of it and has sent nothing for
+ * CLOSE_QUIET_MS with nothing waiting for the target (a client still
+ * uploading to a target that reads, e.g. one discarding an over-limit body
+ * after its 413, is let finish), or at --close-timeout. Closing earlier, with
+ * bytes unread, would reset the connection and could destroy the answer. */
+#define CLOSE_QUIET_MS 500
+static bool target_done(const struct conn *c, uint64_t now)
+{
+    if (now >= c->close_deadline_ms)
+        return true;
+    return unsent(c->cl.fd) == 0 && c->up.inpipe == 0 && now - c->up_moved_ms >= CLOSE_QUIET_MS;
 }
 
 /* Moves bytes for one direction. Returns false on a hard error. */
@@ -297,6 +384,7 @@ static void on_conn(struct proxy *p, struct conn *c, struct ep *e, uint32_t even
         }
     }
     bool ok = true;
+    uint64_t up_before = c->up.bytes + c->up.inpipe;
     if (c->hdr_off >= c->hdr_len)
         ok = pump(&c->up, c->cl.fd, c->tg.fd);
     ok = ok && pump(&c->down, c->tg.fd, c->cl.fd);
@@ -305,9 +393,20 @@ static void on_conn(struct proxy *p, struct conn *c, struct ep *e, uint32_t even
         conn_free(p, c, "reset");
         return;
     }
+    if (c->up.bytes + c->up.inpipe != up_before)
+        c->up_moved_ms = c->last_ms;
     if (c->up.shut && c->down.shut) {
         p->n.completed++;
         conn_free(p, c, "done");
+        return;
+    }
+    if (c->down.shut && !c->closing) {
+        c->closing = true;
+        c->close_deadline_ms = c->last_ms + p->o->close_timeout_ms;
+    }
+    if (c->closing && target_done(c, c->last_ms)) {
+        p->n.target_closed++;
+        conn_free(p, c, "target_closed");
     }
 }
 
@@ -320,6 +419,9 @@ static void check_timeouts(struct proxy *p, uint64_t now)
             p->n.connect_timeouts++;
             if (!start_connect(p, c))
                 conn_free(p, c, "connect_timeout");
+        } else if (c->closing && target_done(c, now)) {
+            p->n.target_closed++;
+            conn_free(p, c, "target_closed");
         } else if (c->connected && now - c->last_ms >= p->o->idle_timeout_ms) {
             p->n.idle_timeouts++;
             conn_free(p, c, "idle_timeout");
@@ -344,6 +446,7 @@ int proxy_run(const struct proxy_opts *o)
     memset(p, 0, sizeof(*p));
     p->o = o;
     p->lst.fd = p->st.fd = p->sig.fd = -1;
+    p->lookup.pipe[0] = p->lookup.pipe[1] = -1;
     int rc = PROXY_EXIT_RUNTIME;
     raise_fd_limit();
     sigset_t set;
@@ -391,19 +494,32 @@ int proxy_run(const struct proxy_opts *o)
         }
         close(probe);
     }
+    if (!tr_ok(addr_slots_create(o->max_conns_per_addr, &p->slots)) ||
+        !tr_ok(cid_lookup_init(&p->lookup, o->nitro_cli, o->enclave_name, 5000))) {
+        tr_log(TR_LOG_ERROR, "setup_failed", "{s:s}", "error", strerror(errno));
+        close(p->lst.fd);
+        addr_slots_free(p->slots);
+        return rc;
+    }
     uint32_t m = 0;
     ep_set(p, &p->lst, &m, EPOLLIN, true);
     p->accepting = true;
     if (p->st.fd >= 0)
         ep_set(p, &p->st, &m, EPOLLIN, true);
     ep_set(p, &p->sig, &m, EPOLLIN, true);
-    resolve(p, false);
+    p->lk = (struct ep){EP_LOOKUP, NULL, cid_lookup_fd(&p->lookup)};
+    ep_set(p, &p->lk, &m, EPOLLIN, true);
+    (void)want_target(p, false); /* a vsock:auto CID is looked up now, in the background */
     {
         char lt[RT_ADDR_TEXT_MAX], tt[RT_ADDR_TEXT_MAX];
         rt_addr_format(&o->listen, lt, sizeof(lt));
         rt_addr_format(&o->target, tt, sizeof(tt));
         tr_log(TR_LOG_INFO, "listening", "{s:s,s:s,s:b,s:I,s:i}", "listen", lt, "target", tt,
                "proxy_v2", o->proxy_v2, "max_conns", (json_int_t)o->max_conns, "cid", (int)p->cid);
+        tr_log(TR_LOG_INFO, "limits", "{s:I,s:I,s:I,s:I}", "max_conns_per_addr",
+               (json_int_t)o->max_conns_per_addr, "close_timeout_ms",
+               (json_int_t)o->close_timeout_ms, "idle_timeout_ms", (json_int_t)o->idle_timeout_ms,
+               "status_timeout_ms", (json_int_t)STATUS_TIMEOUT_MS);
     }
     uint64_t stop_deadline = 0, last_scan = now_ms();
     for (;;) {
@@ -416,21 +532,11 @@ int proxy_run(const struct proxy_opts *o)
             if (e->kind == EP_LISTEN) {
                 on_accept(p);
             } else if (e->kind == EP_STATUS_LISTEN) {
-                int fd = accept4(p->st.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (fd >= 0) {
-                    struct ep *sc = malloc(sizeof(*sc));
-                    struct epoll_event se = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = sc};
-                    if (!sc || epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &se) != 0) {
-                        free(sc);
-                        close(fd);
-                    } else {
-                        *sc = (struct ep){EP_STATUS_CONN, NULL, fd};
-                    }
-                }
+                status_accept(p, now_ms());
             } else if (e->kind == EP_STATUS_CONN) {
-                relay_status_reply(p, e->fd);
-                close(e->fd); /* also removes it from epoll */
-                free(e);
+                status_answer(p, (struct status_conn *)e);
+            } else if (e->kind == EP_LOOKUP) {
+                on_lookup(p);
             } else if (e->kind == EP_SIG) {
                 struct signalfd_siginfo si;
                 while (read(p->sig.fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -460,6 +566,7 @@ int proxy_run(const struct proxy_opts *o)
         if (now - last_scan >= 250) {
             last_scan = now;
             check_timeouts(p, now);
+            status_expire(p, now, false);
         }
         if (p->stopping && (p->active == 0 || now >= stop_deadline)) {
             while (p->conns)
@@ -474,6 +581,9 @@ int proxy_run(const struct proxy_opts *o)
         }
     }
     relay_log_counters(p, "stopped");
+    status_expire(p, 0, true);
+    cid_lookup_destroy(&p->lookup); /* waits for a running lookup (<= 5 s) */
+    addr_slots_free(p->slots);
     if (p->lst.fd >= 0)
         close(p->lst.fd);
     if (p->st.fd >= 0)

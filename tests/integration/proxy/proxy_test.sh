@@ -85,7 +85,7 @@ follow)
 load)
   echo 16 > "$WORK/cid"
   start_echo 16 500 # no echo until 500 connections are open at once
-  start_proxy
+  start_proxy --max-conns-per-addr 1024 # all 500 come from 127.0.0.1
   ulimit -n 8192 2>/dev/null || true
   out=$(node "$HERE_PROXY/load_client.js" 127.0.0.1 4000 500 1 262144) || fail "load: $out"
   note "500 concurrent connections: $out"
@@ -106,7 +106,7 @@ load)
 cap)
   echo 16 > "$WORK/cid"
   start_echo 16
-  start_proxy --max-conns 5
+  start_proxy --max-conns 5 --max-conns-per-addr 5 # one client address here
   out=$(node "$HERE_PROXY/load_client.js" 127.0.0.1 4000 40 1000 5000) || fail "cap: $out"
   [ "$(st cap_waits)" -ge 1 ] || fail "connection cap never reached"
   sleep 0.2
