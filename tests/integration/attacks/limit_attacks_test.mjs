@@ -42,13 +42,14 @@ const base = { BB_BINARY_PATH: `${bbDir}/bb`, PROVE_WORK_DIR: work, RATE_LIMIT_M
 }
 // A legitimate large upload on a slow link passes: the deadline grows with the size.
 {
-  const srv = await startServer({ ...base, HTTP_BODY_TIMEOUT: '1s', HTTP_BODY_MIN_RATE: `${2 * MiB}` });
+  const srv = await startServer({ ...base, HTTP_BODY_TIMEOUT: '1s', HTTP_BODY_MIN_RATE: `${MiB}` });
   try {
     const att = await fetchAttestation(srv.url);
     const enc = await encryptFor(att.publicKey, Buffer.alloc(36 * MiB, 3));
     const body = Buffer.from(JSON.stringify({ data: enc.toString('base64') }));
     const t0 = Date.now();
-    // ~6 MiB/s: three times the configured minimum, far longer than the 1 s grace.
+    // at most ~6 MiB/s (a loaded machine sends slower): several times the configured
+    // minimum of 1 MiB/s, and far longer than the 1 s grace.
     const res = await new Promise((resolve) => {
       const rq = http.request(`${srv.url}/prove`, { method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Content-Length': body.length } }, (resp) => {

@@ -63,8 +63,8 @@ status() { curl -s -m 2 "http://127.0.0.1:$1/"; }
 # What every attack ends with: alive, /health 200 and a proof, via the proxy.
 still_serves() { # PORT FROM LABEL
   local code
-  # 3 s: a slot that frees only when the attacker gives up does not count
-  code=$(curl -s -m 3 --interface "$2" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/health" || true)
+  # 5 s: a slot that frees only when the attacker gives up (20-30 s) does not count
+  code=$(curl -s -m 5 --interface "$2" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/health" || true)
   [ "$code" = 200 ] || fail "$3: /health through the proxy from $2: $code"
   echo "normal prover input after $3" > "$WORK/input"
   local r
@@ -84,21 +84,25 @@ still_serves 4000 127.0.0.1 "start"
 # ---- A. half-open: teerexd closed them, the proxy must not keep them ----
 # The attacker never closes its side: the slots are free only if the proxy
 # closes the connections itself once teerexd has.
+before=$(json accepted <<<"$(status 4001)")
 node "$HERE/sockets.mjs" hold 127.0.0.1 4000 20 10.9.8.7 30000 > "$WORK/a-held.json" &
 KILL_AFTER+=("$!")
 t0=$(now_ms)
-sleep 0.5
-[ "$(json active <<<"$(status 4001)")" = 20 ] || fail "A: the 20 connections are not open: $(status 4001)"
-while [ "$(json active <<<"$(status 4001)")" != 0 ] && [ $(( $(now_ms) - t0 )) -lt 6000 ]; do sleep 0.1; done
+while [ "$(json accepted <<<"$(status 4001)")" -lt $(( before + 20 )) ]; do
+  [ $(( $(now_ms) - t0 )) -lt 10000 ] || fail "A: the 20 connections never arrived: $(status 4001)"
+  sleep 0.05
+done
+t0=$(now_ms)
+while [ "$(json active <<<"$(status 4001)")" != 0 ] && [ $(( $(now_ms) - t0 )) -lt 8000 ]; do sleep 0.1; done
 took=$(( $(now_ms) - t0 ))
-note "A: 20 half-open connections (max-conns 20), teerexd's head timeout 1 s: slots free after $took ms; $(status 4001)"
+note "A: 20 half-open connections (max-conns 20), teerexd's head timeout 1 s: slots free $took ms after the last arrived; $(status 4001)"
 [ "$(json active <<<"$(status 4001)")" = 0 ] || fail "A: the proxy holds connections whose target had closed"
 [ "$(json target_closed <<<"$(status 4001)")" -ge 20 ] || fail "A: target_closed not counted"
 still_serves 4000 10.9.8.8 "A (half-open lock-up)"
 
 # ---- B. one address, every slot: the per-address cap (20 / 8 = 2) ----
 start_proxy b 4002 4003 --target tcp:127.0.0.17:5000 --max-conns 20
-out=$(node "$HERE/sockets.mjs" hold 127.0.0.1 4002 20 10.9.8.7 1500)
+out=$(node "$HERE/sockets.mjs" hold 127.0.0.1 4002 20 10.9.8.7 2500)
 note "B: 20 connections from one address (max-conns 20, default per-address cap 2): $out"
 [ "$(json open <<<"$out")" -le 2 ] || fail "B: one address holds more than its share: $out"
 [ "$(json addr_cap_rejects <<<"$(status 4003)")" -ge 18 ] || fail "B: rejects not counted: $(status 4003)"
@@ -131,17 +135,18 @@ took=$(( $(now_ms) - t0 ))
 wait "$RTT"
 out=$(cat "$WORK/rtt.json")
 note "C: during a 3 s nitro-cli lookup: status answered in $took ms; echo round trips: $out"
-[ "$took" -lt 1000 ] || fail "C: status took $took ms during the lookup"
-[ "$(json worstMs <<<"$out")" -lt 1000 ] || fail "C: a relayed connection stalled during the lookup: $out"
+# (the lookup takes 3 s: a loop that waited for it would stall that long)
+[ "$took" -lt 2000 ] || fail "C: status took $took ms during the lookup"
+[ "$(json worstMs <<<"$out")" -lt 2000 ] || fail "C: a relayed connection stalled during the lookup: $out"
 wait "$NEWC" || true
 rm -f "$WORK/slow"
 [ "$(json resolves <<<"$(status 4005)")" -ge 2 ] || fail "C: no second lookup happened"
 
 # ---- D. --status connections time out ----
-out=$(node "$HERE/sockets.mjs" hold 127.0.0.1 4001 20 127.0.0.1 4000)
+out=$(node "$HERE/sockets.mjs" hold 127.0.0.1 4001 20 127.0.0.1 5000)
 note "D: 20 silent connections to --status: $out"
 [ "$(json closed <<<"$out")" = 20 ] || fail "D: status connections never time out: $out"
-[ "$(json lastClosedMs <<<"$out")" -lt 3500 ] || fail "D: closed too late: $out"
+[ "$(json lastClosedMs <<<"$out")" -lt 4500 ] || fail "D: closed too late: $out"
 status 4001 > /dev/null || fail "D: status endpoint gone"
 still_serves 4000 10.9.8.8 "D (status connections)"
 note "PASS proxy attacks"
