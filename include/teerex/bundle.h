@@ -86,6 +86,29 @@ bool bundle_name_valid(const char *name, size_t len);
 /* A digest in the form above: 64 lowercase hex digits. */
 bool bundle_digest_valid(const char *hex);
 
+/* Bundle archives (bundle_tar.c, bundle_tar_write.c): how a bundle travels
+ * (admin upload, provisioning). A tar stream (ustar/pax/GNU, uncompressed) of
+ * regular files "bb" and "lib/<name>", optionally the directory "lib/"; any
+ * other entry (symlink, hard link, device, other path, duplicate) refuses the
+ * whole archive; "bb" is required. Only the owner's execute bit of a mode
+ * counts. The reader hands each file to a sink as it goes: nothing is
+ * buffered, so memory stays bounded whatever the archive's size. */
+struct bundle_tar_sink {
+    TR_RESULT (*begin)(void *ctx, const char *rel, bool exec, uint64_t size);
+    TR_RESULT (*data)(void *ctx, const void *p, size_t n);
+    TR_RESULT (*end)(void *ctx);
+    void *ctx;
+};
+TR_RESULT bundle_tar_read_fd(int fd, const struct bundle_tar_sink *sink);
+TR_RESULT bundle_tar_read_mem(const void *p, size_t n, const struct bundle_tar_sink *sink);
+/* Extracts a bundle archive (fd) into the empty directory dir: files created
+ * with O_EXCL|O_NOFOLLOW, modes 0755 (exec) or 0644, lib/ made on demand. */
+TR_RESULT bundle_tar_extract(int fd, const char *dir);
+/* Writes the bundle as a deterministic archive: ustar, "bb" then the lib/
+ * files sorted by name, no directory entries, modes 0755/0644, owner 0:0, no
+ * owner names, mtime 0. The same bundle always gives the same bytes. */
+TR_RESULT bundle_tar_write(const struct bundle *b, int fd);
+
 /* A version name: [0-9A-Za-z._+-]{1,64}, not starting with '.', no "..". */
 bool bundle_version_valid(const char *version);
 

@@ -12,34 +12,25 @@
 
 #include <openssl/evp.h>
 
-#include "teerex/bundle.h"
+#include "bundle_internal.h"
 #include "teerex/codec.h"
-
-struct entry {
-    char rel[BUNDLE_NAME_MAX + 8]; /* "bb" or "lib/<name>" */
-};
-
-struct walk {
-    struct entry e[BUNDLE_MAX_FILES];
-    size_t n;
-};
 
 static int by_rel(const void *a, const void *b)
 {
-    return strcmp(((const struct entry *)a)->rel, ((const struct entry *)b)->rel);
+    return strcmp(((const struct bundle_file *)a)->rel, ((const struct bundle_file *)b)->rel);
 }
 
-static TR_RESULT add(struct walk *w, const char *prefix, const char *name)
+static TR_RESULT add(struct bundle_files *w, const char *prefix, const char *name)
 {
     TR_ENSURE(w->n < BUNDLE_MAX_FILES, TR_ERR_BUNDLE_LAYOUT);
-    int k = snprintf(w->e[w->n].rel, sizeof(w->e[0].rel), "%s%s", prefix, name);
-    TR_ENSURE(k > 0 && (size_t)k < sizeof(w->e[0].rel), TR_ERR_BUNDLE_LAYOUT);
+    int k = snprintf(w->f[w->n].rel, sizeof(w->f[0].rel), "%s%s", prefix, name);
+    TR_ENSURE(k > 0 && (size_t)k < sizeof(w->f[0].rel), TR_ERR_BUNDLE_LAYOUT);
     w->n++;
     return TR_SUCCESS;
 }
 
 /* lib/: regular files with valid names only. */
-static TR_RESULT walk_lib(int libfd, struct walk *w)
+static TR_RESULT walk_lib(int libfd, struct bundle_files *w)
 {
     DIR *d = fdopendir(libfd);
     if (d == NULL) {
@@ -64,7 +55,7 @@ out:
 }
 
 /* The top level: "bb" (regular file) and "lib" (directory) only. */
-static TR_RESULT walk_root(int rootfd, struct walk *w)
+static TR_RESULT walk_root(int rootfd, struct bundle_files *w)
 {
     DIR *d = fdopendir(rootfd);
     if (d == NULL) {
@@ -137,40 +128,58 @@ out:
     return res;
 }
 
+tr_result bundle_list(const struct bundle *b, struct bundle_files *out)
+{
+    TR_ENSURE_REF(b);
+    TR_ENSURE_REF(out);
+    out->n = 0;
+    if (b->kind == BUNDLE_FILE)
+        return add(out, "", BUNDLE_BB);
+    int rootfd = open(b->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    TR_ENSURE(rootfd >= 0, TR_ERR_BUNDLE_IO);
+    TR_GUARD(walk_root(rootfd, out)); /* takes rootfd */
+    qsort(out->f, out->n, sizeof(out->f[0]), by_rel);
+    return TR_SUCCESS;
+}
+
+tr_result bundle_open_file(const struct bundle *b, const char *rel, int *out_fd)
+{
+    *out_fd = -1;
+    if (b->kind == BUNDLE_FILE) {
+        TR_ENSURE(strcmp(rel, BUNDLE_BB) == 0, TR_ERR_BUNDLE_LAYOUT);
+        *out_fd = open(b->bb, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    } else {
+        TR_ENSURE(bundle_path_valid(rel), TR_ERR_BUNDLE_LAYOUT);
+        int rootfd = open(b->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        TR_ENSURE(rootfd >= 0, TR_ERR_BUNDLE_IO);
+        *out_fd = openat(rootfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        int saved = errno;
+        close(rootfd);
+        errno = saved;
+    }
+    TR_ENSURE(*out_fd >= 0, errno == ELOOP ? TR_ERR_BUNDLE_LAYOUT : TR_ERR_BUNDLE_IO);
+    return TR_SUCCESS;
+}
+
 tr_result bundle_manifest(const struct bundle *b, struct tr_buf *out)
 {
     TR_ENSURE_REF(b);
     TR_ENSURE_REF(out);
     tr_result res = TR_SUCCESS;
-    struct walk *w = calloc(1, sizeof(*w));
-    int rootfd = -1;
+    struct bundle_files *w = calloc(1, sizeof(*w));
     uint64_t total = 0;
     TR_CHECK(w != NULL, TR_ERR_NOMEM);
     TR_TRY(tr_buf_append_str(out, BUNDLE_MANIFEST_TAG "\n"));
-    if (b->kind == BUNDLE_FILE) {
-        int fd = open(b->bb, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        TR_CHECK(fd >= 0, TR_ERR_BUNDLE_IO);
-        res = hash_line(fd, BUNDLE_BB, &total, out);
-        close(fd);
-        goto out;
-    }
-    rootfd = open(b->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    TR_CHECK(rootfd >= 0, TR_ERR_BUNDLE_IO);
-    int walkfd = dup(rootfd); /* fdopendir takes ownership */
-    TR_CHECK(walkfd >= 0, TR_ERR_BUNDLE_IO);
-    TR_TRY(walk_root(walkfd, w));
-    qsort(w->e, w->n, sizeof(w->e[0]), by_rel);
+    TR_TRY(bundle_list(b, w));
     for (size_t i = 0; i < w->n; i++) {
-        int fd = openat(rootfd, w->e[i].rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        TR_CHECK(fd >= 0, errno == ELOOP ? TR_ERR_BUNDLE_LAYOUT : TR_ERR_BUNDLE_IO);
-        res = hash_line(fd, w->e[i].rel, &total, out);
+        int fd;
+        TR_TRY(bundle_open_file(b, w->f[i].rel, &fd));
+        res = hash_line(fd, w->f[i].rel, &total, out);
         close(fd);
         if (!tr_ok(res))
             goto out;
     }
 out:
-    if (rootfd >= 0)
-        close(rootfd);
     free(w);
     return res;
 }

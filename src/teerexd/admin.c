@@ -1,10 +1,12 @@
 /* Admin API, served only by the admin daemon (ADMIN_LISTEN), never on the
  * public listeners: POST /upload-bb (x-bb-version, optional x-bb-digest; the
- * body streamed into a staging directory, checked against the digest and the
- * policy, swapped into place; see versions.h), GET /admin/versions,
- * GET /health, GET /metrics. */
+ * body a bundle archive with Content-Type application/x-tar, else the bb
+ * binary itself; streamed into a staging directory, checked against the
+ * digest and the policy, swapped into place; see versions.h),
+ * GET /admin/versions, GET /health, GET /metrics. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server.h"
 #include "teerex/codec.h"
@@ -58,8 +60,13 @@ enum MHD_Result route_admin_first(struct server *s, struct MHD_Connection *c, st
         rq->rejected = true;
         return reply_error(c, rq, 413, "Upload too large");
     }
+    /* A bundle archive says so; any other body is the bb binary itself. */
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    enum versions_upload_kind kind = ct && strncasecmp(ct, "application/x-tar", 17) == 0
+                                         ? VERSIONS_UPLOAD_TAR
+                                         : VERSIONS_UPLOAD_RAW;
     char why[512];
-    tr_result r = versions_upload_begin(&s->versions, ver, why, sizeof(why), &rq->upload);
+    tr_result r = versions_upload_begin(&s->versions, ver, kind, why, sizeof(why), &rq->upload);
     if (!tr_ok(r)) {
         rq->rejected = true;
         return upload_error(c, rq, status_of(r), "Could not store the upload", why);

@@ -65,8 +65,13 @@ void versions_default_name(struct versions *v, char *out, size_t cap);
  * layout, the digest and the policy, then swaps the directory into place
  * atomically. Nothing is left behind on abort or failure. */
 struct versions_upload;
+enum versions_upload_kind {
+    VERSIONS_UPLOAD_RAW = 0, /* the body is bb itself (the reference's upload) */
+    VERSIONS_UPLOAD_TAR      /* the body is a bundle archive (bundle.h) */
+};
 /* why (may be NULL): on failure, a sentence with the path and errno. */
-TR_RESULT versions_upload_begin(struct versions *v, const char *version, char *why, size_t why_cap,
+TR_RESULT versions_upload_begin(struct versions *v, const char *version,
+                                enum versions_upload_kind kind, char *why, size_t why_cap,
                                 struct versions_upload **out);
 TR_RESULT versions_upload_write(struct versions_upload *u, const void *p, size_t n);
 /* expect_digest: NULL, or the digest the sender announced (mismatch ->

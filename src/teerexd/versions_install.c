@@ -1,7 +1,10 @@
-/* Installing a bundle into BB_VERSIONS_DIR (see versions.h): stage in a
- * private hidden directory on the same file system, check, swap into place
- * with one rename (RENAME_EXCHANGE when the version exists), remove the old
- * one. A failed or abandoned upload leaves nothing behind. */
+/* Installing a bundle into BB_VERSIONS_DIR (see versions.h): the upload
+ * streams into STAGE/upload (STAGE = a private hidden directory on the same
+ * file system), is unpacked into STAGE/bundle (a tar archive) or becomes
+ * STAGE/bundle/bb (a raw binary), is checked, and STAGE/bundle is swapped
+ * into place with one rename (RENAME_EXCHANGE when the version exists). A
+ * failed or abandoned upload leaves nothing behind. Disk use during an
+ * install: the archive plus its unpacked files (about twice the bundle). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -20,9 +23,11 @@
 
 struct versions_upload {
     struct versions *v;
+    enum versions_upload_kind kind;
     char version[TR_MAX_VERSION_LEN + 1];
-    char stage[BUNDLE_PATH_MAX]; /* BB_VERSIONS_DIR/.staging-XXXXXX */
-    char file[BUNDLE_PATH_MAX];  /* stage/bb */
+    char stage[BUNDLE_PATH_MAX];  /* BB_VERSIONS_DIR/.staging-XXXXXX */
+    char file[BUNDLE_PATH_MAX];   /* stage/upload: the stream as received */
+    char bundle[BUNDLE_PATH_MAX]; /* stage/bundle: what is installed */
     int fd;
 };
 
@@ -75,7 +80,8 @@ void versions_clean_staging(struct versions *v)
     closedir(d);
 }
 
-tr_result versions_upload_begin(struct versions *v, const char *version, char *why, size_t why_cap,
+tr_result versions_upload_begin(struct versions *v, const char *version,
+                                enum versions_upload_kind kind, char *why, size_t why_cap,
                                 struct versions_upload **out)
 {
     say(why, why_cap, "%s", "");
@@ -92,6 +98,7 @@ tr_result versions_upload_begin(struct versions *v, const char *version, char *w
     TR_ENSURE(u != NULL, TR_ERR_NOMEM);
     tr_result res = TR_SUCCESS;
     u->v = v;
+    u->kind = kind;
     u->fd = -1;
     snprintf(u->version, sizeof(u->version), "%s", version);
     int w = snprintf(u->stage, sizeof(u->stage), "%s/" STAGING_PREFIX "XXXXXX", v->dir);
@@ -102,9 +109,14 @@ tr_result versions_upload_begin(struct versions *v, const char *version, char *w
         u->stage[0] = '\0';
         TR_FAIL(TR_ERR_SYS);
     }
-    TR_CHECK(chmod(u->stage, 0755) == 0, TR_ERR_SYS); /* mkdtemp makes it 0700 */
-    w = snprintf(u->file, sizeof(u->file), "%s/" BUNDLE_BB, u->stage);
+    w = snprintf(u->file, sizeof(u->file), "%s/upload", u->stage);
     TR_CHECK(w > 0 && (size_t)w < sizeof(u->file), TR_ERR_OVERFLOW);
+    w = snprintf(u->bundle, sizeof(u->bundle), "%s/bundle", u->stage);
+    TR_CHECK(w > 0 && (size_t)w < sizeof(u->bundle), TR_ERR_OVERFLOW);
+    if (mkdir(u->bundle, 0755) != 0 || chmod(u->bundle, 0755) != 0) {
+        say(why, why_cap, "cannot create %s: %s", u->bundle, strerror(errno));
+        TR_FAIL(TR_ERR_SYS);
+    }
     u->fd = open(u->file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
     if (u->fd < 0) {
         say(why, why_cap, "cannot create %s: %s", u->file, strerror(errno));
@@ -148,21 +160,41 @@ static TR_RESULT swap_into_place(struct versions_upload *u, char *why, size_t wh
     char final[BUNDLE_PATH_MAX];
     int w = snprintf(final, sizeof(final), "%s/%s", u->v->dir, u->version);
     TR_ENSURE(w > 0 && (size_t)w < sizeof(final), TR_ERR_OVERFLOW);
-    if (rename(u->stage, final) == 0) {
-        u->stage[0] = '\0';
+    if (rename(u->bundle, final) == 0) {
+        /* done; the stage (now without bundle/) is removed by abort */
     } else if (errno == EEXIST || errno == ENOTEMPTY) {
-        if (renameat2(AT_FDCWD, u->stage, AT_FDCWD, final, RENAME_EXCHANGE) != 0) {
+        if (renameat2(AT_FDCWD, u->bundle, AT_FDCWD, final, RENAME_EXCHANGE) != 0) {
             say(why, why_cap, "cannot replace %s: %s", final, strerror(errno));
             TR_BAIL(TR_ERR_SYS);
         }
-        remove_tree(u->stage); /* now the previous bundle */
-        u->stage[0] = '\0';
+        /* stage/bundle now holds the previous bundle: removed with the stage */
     } else {
         say(why, why_cap, "cannot move the bundle to %s: %s", final, strerror(errno));
         TR_BAIL(TR_ERR_SYS);
     }
     fsync_dir(u->v->dir);
     return TR_SUCCESS;
+}
+
+/* The received stream becomes stage/bundle: a raw binary its bb, an
+ * archive its files. */
+static TR_RESULT unpack(struct versions_upload *u, char *why, size_t why_cap)
+{
+    char bb[BUNDLE_PATH_MAX + 8];
+    if (u->kind == VERSIONS_UPLOAD_RAW) {
+        int w = snprintf(bb, sizeof(bb), "%s/" BUNDLE_BB, u->bundle);
+        TR_ENSURE(w > 0 && (size_t)w < sizeof(bb), TR_ERR_OVERFLOW);
+        TR_ENSURE(chmod(u->file, 0755) == 0 && rename(u->file, bb) == 0, TR_ERR_SYS);
+        return TR_SUCCESS;
+    }
+    int fd = open(u->file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    TR_ENSURE(fd >= 0, TR_ERR_SYS);
+    tr_result r = bundle_tar_extract(fd, u->bundle);
+    close(fd);
+    unlink(u->file);
+    if (!tr_ok(r))
+        say(why, why_cap, "bundle archive refused: %s", tr_err_desc(r.err));
+    return r;
 }
 
 tr_result versions_upload_commit(struct versions_upload *u, const char *expect_digest,
@@ -174,12 +206,17 @@ tr_result versions_upload_commit(struct versions_upload *u, const char *expect_d
     char digest[BUNDLE_DIGEST_HEX];
     bool locked = false;
     say(why, why_cap, "%s", "");
-    TR_CHECK(fchmod(u->fd, 0755) == 0, TR_ERR_SYS);
     TR_CHECK(fsync(u->fd) == 0, TR_ERR_IO);
     TR_CHECK(close(u->fd) == 0, TR_ERR_IO);
     u->fd = -1;
-    TR_TRY(bundle_open(u->stage, &b));
-    TR_TRY(bundle_digest(&b, digest));
+    TR_TRY(unpack(u, why, why_cap));
+    res = bundle_open(u->bundle, &b);
+    if (tr_ok(res))
+        res = bundle_digest(&b, digest);
+    if (!tr_ok(res)) {
+        say(why, why_cap, "not a prover bundle: %s", tr_err_desc(res.err));
+        goto out;
+    }
     if (expect_digest && strcmp(expect_digest, digest) != 0) {
         say(why, why_cap, "the bundle's digest is %s, not the announced %s", digest, expect_digest);
         TR_FAIL(TR_ERR_BUNDLE_DIGEST_MISMATCH);

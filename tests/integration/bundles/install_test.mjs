@@ -7,7 +7,7 @@
 // says "pinned", a pinned server without a list does not start), and no
 // proof from another version unless BB_VERSION_FALLBACK=1.
 import {
-  writeFileSync, readFileSync, readdirSync, mkdirSync, existsSync, chmodSync, copyFileSync,
+  writeFileSync, readFileSync, readdirSync, mkdirSync, existsSync, chmodSync, copyFileSync, statSync,
 } from 'node:fs';
 import http from 'node:http';
 import { prove, fetchAttestation } from '../../interop/sdk/sdk-client.mjs';
@@ -104,6 +104,20 @@ try {
   check(r.status === 200 && r.body.sha256 === digB, 'a version replaced by a new upload', r.body);
   check(JSON.stringify(ls(`${verDir}/1.0.0`)) === '["bb"]' && readFileSync(`${verDir}/1.0.0/bb`).equals(fakeB),
     'the new bundle in place, nothing else');
+  // bundle archives (the fuzz corpus' seeds): a good one installs, a hostile one installs nothing
+  const seed = (n) => readFileSync(`${process.env.TR_SOURCE_DIR}/tests/fuzz/corpus/bundle_tar/${n}`);
+  const tarHdr = { 'Content-Type': 'application/x-tar' };
+  r = await upload(srv.adminUrl, '4.0.0', seed('ok'), tarHdr);
+  check(r.status === 200 && existsSync(`${verDir}/4.0.0/lib/libc.so.6`) && r.body.sha256 === bundleDigest(`${verDir}/4.0.0`),
+    'a bundle archive is unpacked and its digest reported', r.body);
+  check((statSync(`${verDir}/4.0.0/lib/ld-linux-x86-64.so.2`).mode & 0o777) === 0o755 &&
+    (statSync(`${verDir}/4.0.0/lib/libc.so.6`).mode & 0o777) === 0o644, 'modes 0755/0644 from the archive');
+  for (const bad of ['symlink', 'hardlink', 'traversal', 'absolute', 'dup', 'no_bb', 'device', 'truncated']) {
+    r = await upload(srv.adminUrl, '4.0.1', seed(bad), tarHdr);
+    check(r.status === 400 && /bundle archive refused/.test(r.body.detail || ''), `archive "${bad}" -> 400 with the reason`, r.body);
+  }
+  check(!existsSync(`${verDir}/4.0.1`) && !existsSync(`${root}/bb`) && ls(verDir).every((n) => !n.startsWith('.')),
+    'hostile archives: nothing installed, nothing outside, no staging left', ls(verDir));
   // oversized chunked upload: 413, no version directory, no staging left
   const big = await chunkedUpload(srv.ports.admin[0], '3.0.0', 4 << 20);
   check(big.status === 413, 'oversized chunked upload -> 413', big);
