@@ -9,6 +9,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   clang libclang-rt-14-dev llvm valgrind clang-format
   libssl-dev openssl libcbor-dev libmicrohttpd-dev libjansson-dev libyajl-dev libcurl4-openssl-dev zlib1g-dev
+  libarchive-dev liblzma-dev debian-archive-keyring
   gnupg haproxy wrk cpio shellcheck python3 curl iproute2 util-linux procps hyperfine jq file bc prometheus
 )
 
@@ -44,4 +45,7 @@ for dir in tests/interop demo; do
     echo "$want" > "$stamp"
   fi
 done
+# Real prover inputs (npm tarballs, Debian 13 runtime) for the bundle tests
+# and the demo, cached outside the clone.
+bash scripts/cache-bb-inputs.sh
 echo "setup: done"

@@ -11,11 +11,14 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: teerex bb <command> [options]   (teerex bb <command> --help)\n"
                "\n"
+               "  fetch VERSION              build the bundle of @aztec/bb.js@VERSION (bb + the\n"
+               "                             loader and libraries it needs from Debian)\n"
+               "  upload --to ADDR V PATH    send a bundle to a teerexd admin listener\n"
                "  digest PATH [--manifest]   the digest a server attests for the bundle (or\n"
                "                             executable) at PATH; --manifest prints the text it\n"
                "                             hashes (docs/PROTOCOL-EXT.md, \"Prover bundles\")\n"
                "\n"
-               "exit codes: 0 ok, 1 not a bundle or unreadable, 2 usage\n");
+               "exit codes of digest: 0 ok, 1 not a bundle or unreadable, 2 usage\n");
 }
 
 static int cmd_digest(int argc, char **argv)
@@ -67,6 +70,8 @@ struct bb_subcommand {
 
 static const struct bb_subcommand SUBCOMMANDS[] = {
     {"digest", cmd_digest},
+    {"fetch", cmd_bb_fetch},
+    {"upload", cmd_bb_upload},
 };
 
 int cmd_bb(int argc, char **argv)

@@ -7,5 +7,7 @@ int cmd_prove(int argc, char **argv);  /* cmd_prove.c  (issue: client CLI + demo
 int cmd_attest(int argc, char **argv); /* cmd_attest.c (issue: attestation) verify | show */
 int cmd_health(int argc, char **argv); /* cmd_health.c (issue: client CLI + demo) */
 int cmd_bb(int argc, char **argv);     /* cmd_bb.c: prover bundles (digest, fetch, upload, serve) */
+int cmd_bb_fetch(int argc, char **argv);  /* cmd_bb_fetch.c */
+int cmd_bb_upload(int argc, char **argv); /* cmd_bb_fetch.c */
 
 #endif
