@@ -60,4 +60,4 @@ if [ "$have_debs" = 0 ]; then
   rm -f "$TEEREX_CACHE/debs"/{libc6,libstdc++6,libgcc-s1}_*.deb
   (cd "$TEEREX_CACHE/debs" && "${APT[@]}" download libc6 libstdc++6 libgcc-s1 >/dev/null)
 fi
-echo "cache-bb-inputs: $TEEREX_CACHE ready ($(cd "$TEEREX_CACHE" && ls npm/*.tgz debs/*.deb | tr '\n' ' '))"
+echo "cache-bb-inputs: $TEEREX_CACHE ready ($(cd "$TEEREX_CACHE" && find npm debs -name '*.tgz' -o -name '*.deb' | LC_ALL=C sort | tr '\n' ' '))"
