@@ -109,6 +109,37 @@ TR_RESULT bundle_tar_extract(int fd, const char *dir);
  * owner names, mtime 0. The same bundle always gives the same bytes. */
 TR_RESULT bundle_tar_write(const struct bundle *b, int fd);
 
+/* Provisioning messages (bundle_provision.c; docs/PROTOCOL-EXT.md,
+ * "Provisioning"). teerexd asks the host's provisioning service for a version
+ * with one JSON line; the service answers one JSON line, then on success
+ * exactly `size` bytes of a bundle archive:
+ *   request  {"version":"4.1.2"[,"digest":"<hex>"]}\n           (<= 1 KiB)
+ *   reply    {"version":"4.1.2","digest":"<hex>","size":N}\n<N bytes>
+ *            {"error":"<code>","detail":"<sentence>"}\n         (<= 4 KiB)
+ * error codes: unknown_version, no_binary, integrity, does_not_run,
+ * runtime, network, refused, busy, internal. */
+#define BUNDLE_PROV_REQUEST_MAX 1024
+#define BUNDLE_PROV_REPLY_MAX 4096
+
+struct bundle_prov_request {
+    char version[65];
+    char digest[BUNDLE_DIGEST_HEX]; /* "" when not given */
+};
+struct bundle_prov_reply {
+    bool ok;
+    char version[65];
+    char digest[BUNDLE_DIGEST_HEX];
+    uint64_t size;
+    char error[32];   /* a code above when !ok */
+    char detail[512]; /* printable ASCII, truncated */
+};
+/* One line without its '\n'. TR_ERR_BUNDLE_PROVISION_MSG when malformed. */
+TR_RESULT bundle_prov_request_parse(const char *line, size_t n, struct bundle_prov_request *out);
+TR_RESULT bundle_prov_reply_parse(const char *line, size_t n, struct bundle_prov_reply *out);
+/* The lines, '\n' included, appended to out. */
+TR_RESULT bundle_prov_request_write(const struct bundle_prov_request *rq, struct tr_buf *out);
+TR_RESULT bundle_prov_reply_write(const struct bundle_prov_reply *rp, struct tr_buf *out);
+
 /* A version name: [0-9A-Za-z._+-]{1,64}, not starting with '.', no "..". */
 bool bundle_version_valid(const char *version);
 

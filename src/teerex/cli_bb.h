@@ -45,6 +45,8 @@ struct cli_bb_fetch_opts {
     const char *suite;    /* Debian suite for apt (trixie) */
     bool quiet;           /* no progress log lines */
 };
+/* TEEREX_CACHE, /var/cache/teerex as root, else ~/.cache/teerex. */
+const char *cli_bb_default_cache(char *buf, size_t cap);
 /* mkdir -p (0755). */
 TR_RESULT cli_bb_mkdirs(const char *path);
 /* One JSON progress line on stderr (unless quiet). */

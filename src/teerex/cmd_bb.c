@@ -14,6 +14,8 @@ static void usage(FILE *f)
                "  fetch VERSION              build the bundle of @aztec/bb.js@VERSION (bb + the\n"
                "                             loader and libraries it needs from Debian)\n"
                "  upload --to ADDR V PATH    send a bundle to a teerexd admin listener\n"
+               "  serve --listen ADDR        the provisioning service teerexd asks for versions\n"
+               "                             it lacks (BB_PROVISION)\n"
                "  digest PATH [--manifest]   the digest a server attests for the bundle (or\n"
                "                             executable) at PATH; --manifest prints the text it\n"
                "                             hashes (docs/PROTOCOL-EXT.md, \"Prover bundles\")\n"
@@ -72,6 +74,7 @@ static const struct bb_subcommand SUBCOMMANDS[] = {
     {"digest", cmd_digest},
     {"fetch", cmd_bb_fetch},
     {"upload", cmd_bb_upload},
+    {"serve", cmd_bb_serve},
 };
 
 int cmd_bb(int argc, char **argv)

@@ -96,8 +96,6 @@ static int exit_for(tr_result r)
     }
 }
 
-/* The default cache: TEEREX_CACHE, /var/cache/teerex as root, else ~/.cache/teerex. */
-const char *cli_bb_default_cache(char *buf, size_t cap);
 const char *cli_bb_default_cache(char *buf, size_t cap)
 {
     const char *v = getenv("TEEREX_CACHE");

@@ -9,5 +9,6 @@ int cmd_health(int argc, char **argv); /* cmd_health.c (issue: client CLI + demo
 int cmd_bb(int argc, char **argv);     /* cmd_bb.c: prover bundles (digest, fetch, upload, serve) */
 int cmd_bb_fetch(int argc, char **argv);  /* cmd_bb_fetch.c */
 int cmd_bb_upload(int argc, char **argv); /* cmd_bb_fetch.c */
+int cmd_bb_serve(int argc, char **argv);  /* cmd_bb_serve.c: the provisioning service */
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "versions.h"
 #include "teerex/codec.h"
 #include "teerex/limits.h"
 #include "teerex/log.h"
@@ -46,6 +47,15 @@ static const struct opt OPTS[] = {
      "(default: pinned when TEE_MODE=nitro, else open)"},
     {"BB_ALLOWED_FILE", K_STR, S(bb_allowed_file), "",
      "the pinned policy's allow-list, 'VERSION DIGEST' per line (part of the measured image)"},
+    {"BB_PROVISION", K_STR, S(bb_provision), "",
+     "provisioning service asked for a missing version: vsock:3:PORT (the EC2 parent), "
+     "unix:PATH or tcp:HOST:PORT (`teerex bb serve`); unset: no on-demand versions"},
+    {"BB_PROVISION_TIMEOUT", K_MS, U(bb_provision_timeout_ms, 0), "3m",
+     "how long a request waits for its version to be provisioned"},
+    {"BB_PROVISION_RETRY", K_MS, U(bb_provision_retry_ms, 0), "60s",
+     "a version that could not be provisioned is not asked for again before this"},
+    {"BB_MAX_VERSIONS", K_U64, U(bb_max_versions, VERSIONS_MAX), "16",
+     "installed versions past which provisioning refuses more (memory of the enclave)"},
     {"BB_VERSION_FALLBACK", K_BOOL, S(bb_version_fallback), "0",
      "1: prove a request for an unobtainable version with the default prover "
      "(x-prover-version says so) instead of failing; never the default"},

@@ -24,6 +24,10 @@ struct config {
     char bb_policy[16];                              /* "pinned" | "open" (resolved) */
     char bb_allowed_file[1024];                      /* BB_ALLOWED_FILE */
     bool bb_version_fallback;                        /* BB_VERSION_FALLBACK */
+    char bb_provision[160];                          /* BB_PROVISION ("" = off) */
+    uint64_t bb_provision_timeout_ms;
+    uint64_t bb_provision_retry_ms;
+    uint64_t bb_max_versions;
     char crs_path[1024];
     char hardware_concurrency[16];
     char cmd_chonk[1024];      /* PROVE_CMD_CHONK */

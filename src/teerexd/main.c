@@ -139,6 +139,10 @@ int main(int argc, char **argv)
         goto out;
     versions_ready = true;
     versions_clean_staging(&s->versions);
+    if (!tr_ok(provision_init(&s->prov, &s->cfg, &s->versions, &s->policy))) {
+        code = EXIT_USAGE;
+        goto out;
+    }
     if (!tr_ok(rate_limit_create(s->cfg.rate_limit_max, s->cfg.rate_limit_window_ms,
                                  (size_t)s->cfg.rate_limit_clients, &s->rl)))
         goto out;
@@ -185,8 +189,10 @@ out:
     if (queue_ready)
         prove_queue_destroy(&s->queue);
     rate_limit_free(s->rl);
-    if (versions_ready)
+    if (versions_ready) {
+        provision_destroy(&s->prov);
         versions_destroy(&s->versions);
+    }
     pgp_key_free(s->key);
     free(s->armored);
     attest_provider_destroy(s->attest);

@@ -88,13 +88,45 @@ enum MHD_Result route_prove_data(struct server *s, struct MHD_Connection *c, str
     return MHD_YES;
 }
 
+/* A version that is not there: 400 when it does not exist or may not run
+ * here, 503 when it could not be had now; both name the versions there are. */
+static enum MHD_Result unavailable(struct MHD_Connection *c, struct request *rq, struct server *s,
+                                   const char *want, tr_result r, const char *why)
+{
+    char names[1024], msg[1800];
+    versions_names(&s->versions, names, sizeof(names));
+    bool gone = r.err == TR_OK || r.err == TR_ERR_BUNDLE_PROVISION_UNKNOWN ||
+                r.err == TR_ERR_BUNDLE_NOT_ALLOWED;
+    if (r.err == TR_OK)
+        snprintf(msg, sizeof(msg), "Unsupported x-aztec-version %s; available versions: [%s]", want,
+                 names);
+    else if (gone)
+        snprintf(msg, sizeof(msg), "Unsupported x-aztec-version %s: %s; available versions: [%s]",
+                 want, why, names);
+    else
+        snprintf(msg, sizeof(msg),
+                 "Prover version %s could not be provisioned: %s; available versions: [%s]", want,
+                 why, names);
+    tr_log(TR_LOG_WARN, "version_unavailable", "{s:s,s:s,s:s}", "requestId", rq->id, "requested",
+           want, "error", tr_err_name(r.err));
+    if (gone)
+        return reply_error(c, rq, 400, msg);
+    char ra[24];
+    snprintf(ra, sizeof(ra), "%" PRIu64, s->cfg.retry_after_s);
+    const char *hdrs[] = {"Retry-After", ra, NULL};
+    return reply_json(c, rq, 503, json_pack("{s:s,s:s}", "error", msg, "requestId", rq->id), hdrs);
+}
+
 /* The prover for the request: the version x-aztec-version names, else the
- * default. A named version that is not installed is an error naming the
- * versions there are; only BB_VERSION_FALLBACK=1 proves it with the default
- * instead (and says so in x-prover-version). Returns MHD_YES with
- * *replied = false when it chose one. */
+ * default. A named version that is not installed is asked from the host's
+ * provisioning service (BB_PROVISION; not for a body that cannot be
+ * decrypted anyway), which the request waits for; if it cannot be had the
+ * answer is an error naming the versions there are. Only
+ * BB_VERSION_FALLBACK=1 proves it with the default instead (and says so in
+ * x-prover-version). Returns MHD_YES with *replied = false when it chose one. */
 static enum MHD_Result pick_binary(struct server *s, struct MHD_Connection *c, struct request *rq,
-                                   struct bb_version *bb, char *label, size_t cap, bool *replied)
+                                   bool body_ok, struct bb_version *bb, char *label, size_t cap,
+                                   bool *replied)
 {
     *replied = true;
     const char *want = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-aztec-version");
@@ -103,20 +135,21 @@ static enum MHD_Result pick_binary(struct server *s, struct MHD_Connection *c, s
             tr_log(TR_LOG_WARN, "bad_version_string", "{s:s}", "requestId", rq->id);
             return reply_error(c, rq, 400, "Invalid x-aztec-version");
         }
-        if (versions_lookup(&s->versions, want, bb)) {
+        tr_result r = TR_SUCCESS;
+        char why[512] = "";
+        bool have = versions_lookup(&s->versions, want, bb);
+        if (!have && body_ok && s->prov.enabled && bundle_version_valid(want)) {
+            r = provision_version(&s->prov, want, rq->t_start_ms + s->cfg.prove_timeout_ms, why,
+                                  sizeof(why));
+            have = tr_ok(r) && versions_lookup(&s->versions, want, bb);
+        }
+        if (have) {
             snprintf(label, cap, "%s", want);
             *replied = false;
             return MHD_YES;
         }
-        if (!s->cfg.bb_version_fallback) {
-            char names[1024], msg[1200];
-            versions_names(&s->versions, names, sizeof(names));
-            snprintf(msg, sizeof(msg), "Unsupported x-aztec-version %s; available versions: [%s]",
-                     want, names);
-            tr_log(TR_LOG_WARN, "version_unavailable", "{s:s,s:s}", "requestId", rq->id,
-                   "requested", want);
-            return reply_error(c, rq, 400, msg);
-        }
+        if (!s->cfg.bb_version_fallback)
+            return unavailable(c, rq, s, want, r, why);
     }
     if (!versions_default(&s->versions, bb)) {
         tr_log(TR_LOG_ERROR, "no_prover_binary", "{s:s}", "requestId", rq->id);
@@ -244,7 +277,7 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
     }
     /* The body's shape is judged first (400s), as the reference does; only then
      * whether a prover binary is there for this request. */
-    ret = pick_binary(s, c, rq, &bb, label, sizeof(label), &replied);
+    ret = pick_binary(s, c, rq, tr_ok(r), &bb, label, sizeof(label), &replied);
     if (replied)
         goto out;
     if (!tr_ok(r)) {

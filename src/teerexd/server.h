@@ -18,6 +18,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "prove_queue.h"
+#include "provision.h"
 #include "rate_limit.h"
 #include "versions.h"
 
@@ -39,6 +40,7 @@ struct server {
     struct attest_provider *attest;
     struct bundle_policy policy; /* BB_POLICY + BB_ALLOWED_FILE */
     struct versions versions;
+    struct provisioner prov; /* BB_PROVISION: on-demand versions */
     struct prove_queue queue;
     struct rate_limit *rl;
     struct MHD_Daemon *pub, *adm, *ops;

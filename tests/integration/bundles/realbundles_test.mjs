@@ -10,7 +10,9 @@
 //  - a real Noir circuit is proved by each version chosen by x-aztec-version
 //    (and by the default, 5.0.0, without the header) and that version's own
 //    `bb verify`, run through its bundled loader, accepts the proof;
-//  - the attested digests are the bundles' (`teerex attest verify --expect-bb`).
+//  - the attested digests are the bundles' (`teerex attest verify --expect-bb`);
+//  - on demand: a pinned teerexd without 4.1.2 gets it from `teerex bb serve`
+//    and proves with it.
 import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync, cpSync, mkdirSync, readFileSync, writeFileSync, chmodSync, appendFileSync,
@@ -144,6 +146,38 @@ try {
   const av2 = await run(['attest', 'verify', srv.url, '--root', `${W}/emu/root.pem`, '--allow-debug-mode',
     '--expect-bb', `4.1.2=${built['5.0.0']?.digest}`]);
   check(av2.status !== 0, "another bundle's digest for 4.1.2 is refused");
+
+  // ---- 6. on demand: a teerexd without 4.1.2 gets it from `teerex bb serve` ----
+  await srv.stop();
+  srv = null;
+  const svc = spawn(TEEREX, ['bb', 'serve', '--listen', `unix:${W}/prov.sock`, '--registry', reg.url,
+    '--cache', `${W}/cache2`, '--debs', `${CACHE}/debs`, '--store', `${W}/store`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let svcLog = '';
+  svc.stderr.on('data', (d) => { svcLog += d; });
+  const svcExit = new Promise((r) => svc.on('exit', (code) => r(code)));
+  for (let i = 0; i < 200 && !svcLog.includes('"ready"'); i++) await new Promise((r) => setTimeout(r, 50));
+  mkdirSync(`${W}/versions2`);
+  srv = await startServer({ TEE_MODE: 'nitro-emulated', NSM_EMU_DIR: `${W}/emu`, BB_POLICY: 'pinned',
+    BB_ALLOWED_FILE: `${W}/allowed`, BB_VERSIONS_DIR: `${W}/versions2`, BB_PROVISION: `unix:${W}/prov.sock`,
+    CRS_PATH: crs, RATE_LIMIT_MAX: '0', HARDWARE_CONCURRENCY: '2', PROVE_TIMEOUT: '5m' });
+  const input = container([['program.json', readFileSync(`${circ}/program-bb4.json`)], ['witness.gz', witness]]);
+  const od = await prove(srv.url, input, { scheme: 'ultra_honk', version: '4.1.2' });
+  check(od.status === 200 && od.headers['x-prover-version'] === '4.1.2', 'on demand: 4.1.2 fetched, installed and proved', [od.status, od.body]);
+  check(existsSync(`${W}/versions2/4.1.2`) && (await run(['bb', 'digest', `${W}/versions2/4.1.2`])).stdout.trim() === built['4.1.2']?.digest,
+    'on demand: the installed bundle is the one the allow-list pins');
+  if (od.status === 200) {
+    const out = `${W}/proof-ondemand`;
+    mkdirSync(out);
+    writeFileSync(`${out}/proof`, Buffer.from(od.body.proof, 'base64').subarray(4));
+    writeFileSync(`${out}/vk`, Buffer.from(od.body.vk, 'base64'));
+    writeFileSync(`${out}/public_inputs`, Buffer.from(od.body.publicInputs, 'base64'));
+    const b = `${W}/b1/4.1.2`;
+    const ver = spawnSync(`${b}/lib/ld-linux-x86-64.so.2`, ['--inhibit-cache', '--library-path', `${b}/lib`, `${b}/bb`,
+      'verify', '-p', `${out}/proof`, '-k', `${out}/vk`, '-i', `${out}/public_inputs`, '-c', crs], { encoding: 'utf8' });
+    check(ver.status === 0, "on demand: bb 4.1.2's own verify accepts the proof", ver.stderr.slice(-300));
+  }
+  svc.kill('SIGTERM');
+  check(await svcExit === 0, 'teerex bb serve exit 0');
 } finally {
   if (srv) {
     const ex = await srv.stop();
