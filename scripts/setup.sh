@@ -10,6 +10,7 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev llvm valgrind clang-format
   libssl-dev openssl libcbor-dev libmicrohttpd-dev libjansson-dev libyajl-dev libcurl4-openssl-dev zlib1g-dev
   libarchive-dev liblzma-dev debian-archive-keyring
+  libseccomp-dev
   gnupg haproxy wrk cpio shellcheck python3 curl iproute2 util-linux procps hyperfine jq file bc prometheus
 )
 

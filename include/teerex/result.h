@@ -38,6 +38,7 @@ enum tr_err {
 #include "teerex/errors/eif.def"
 #include "teerex/errors/client.def"
 #include "teerex/errors/bundle.def"
+#include "teerex/errors/sandbox.def"
 };
 #undef TR_ERR
 

@@ -26,6 +26,7 @@ static const struct err_entry ERRORS[] = {
 #include "teerex/errors/eif.def"
 #include "teerex/errors/client.def"
 #include "teerex/errors/bundle.def"
+#include "teerex/errors/sandbox.def"
 };
 #undef TR_ERR
 

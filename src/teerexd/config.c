@@ -9,7 +9,7 @@
 #include "teerex/limits.h"
 #include "teerex/log.h"
 
-enum kind { K_STR, K_U64, K_MS, K_BOOL, K_LIST };
+enum kind { K_STR, K_U64, K_MS, K_BOOL, K_LIST, K_SIZE };
 
 struct opt {
     const char *name;
@@ -111,6 +111,24 @@ static const struct opt OPTS[] = {
      "cancelled (>= PROVE_TIMEOUT covers them all)"},
     {"RETRY_AFTER", K_U64, U(retry_after_s, 86400), "30",
      "Retry-After seconds of a 503 (queue full)"},
+    {"PROVER_SANDBOX_DISABLE", K_STR, S(sandbox_disable), "",
+     "sandbox parts to turn off (comma-separated: user,nnp,seccomp,rlimits,pid,net,mount,ipc,"
+     "uts, or all); nitro mode refuses to start when a part it needs is unavailable unless it is "
+     "listed here"},
+    {"PROVER_UID", K_U64, U(prover_uid, 4294967294u), "65534", "uid the prover runs as"},
+    {"PROVER_GID", K_U64, U(prover_gid, 4294967294u), "65534", "gid the prover runs as"},
+    {"PROVER_MEMORY_LIMIT", K_SIZE, U(prover_memory, 0), "0",
+     "prover address-space limit, e.g. 16g (0: 16 GiB, or the machine's memory when less)"},
+    {"PROVER_MAX_PROCS", K_U64, U(prover_max_procs, 1000000), "1024",
+     "threads and processes of the prover uid (all provers together)"},
+    {"PROVER_MAX_FILES", K_U64, U(prover_max_files, 1048576), "1024", "open files of one prover"},
+    {"PROVER_MAX_FILE_SIZE", K_SIZE, U(prover_max_file_size, 0), "256m",
+     "largest file a prover may write"},
+    {"PROVER_SANDBOX_RO_PATHS", K_STR, S(sandbox_ro_paths), "",
+     "extra paths the prover sees read-only (colon-separated)"},
+    {"PROVER_HOST_LIBS", K_STR, S(host_libs),
+     "/lib64:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu",
+     "library directories a prover that is not a bundle sees read-only (colon-separated)"},
     {"TRUSTED_PROXIES", K_LIST, 0, 0, "", "addresses/CIDRs whose X-Forwarded-For is trusted"},
     {"LOG_LEVEL", K_STR, 0, 0, "info", "debug | info | warn | error | off"},
 };
@@ -176,6 +194,28 @@ static TR_RESULT set_str(char *dst, size_t cap, const char *v, const char *name)
         TR_BAIL(TR_ERR_USAGE);
     }
     memcpy(dst, v, n + 1);
+    return TR_SUCCESS;
+}
+
+/* "512", "64k", "256m", "16g", "1t" (powers of 1024). */
+static TR_RESULT parse_size(const char *v, uint64_t *out)
+{
+    char num[32];
+    size_t n = strlen(v);
+    uint64_t mul = 1;
+    TR_ENSURE(n > 0 && n < sizeof(num), TR_ERR_USAGE);
+    const char *units = "kmgt";
+    const char *u = strchr(units, v[n - 1] | 0x20);
+    if (v[n - 1] >= 'A' && u) {
+        for (const char *x = units; x <= u; x++)
+            mul *= 1024;
+        n--;
+    }
+    memcpy(num, v, n);
+    num[n] = '\0';
+    uint64_t x;
+    TR_GUARD(tr_parse_u64(num, UINT64_MAX / mul, &x));
+    *out = x * mul;
     return TR_SUCCESS;
 }
 
@@ -247,6 +287,13 @@ tr_result config_load(int argc, char **argv, struct config *c)
             *(uint64_t *)base = u;
             break;
         case K_LIST: TR_GUARD(parse_list(c, v)); break;
+        case K_SIZE:
+            if (!tr_ok(parse_size(v, &u))) {
+                fprintf(stderr, "teerexd: %s must be a size like 512m, 16g or bytes\n", o->name);
+                TR_BAIL(TR_ERR_USAGE);
+            }
+            *(uint64_t *)base = u;
+            break;
         }
     }
     if (strcmp(c->tee_mode, "standard") != 0 && strcmp(c->tee_mode, "nitro") != 0 &&

@@ -50,6 +50,15 @@ struct config {
     uint64_t per_ip_connections;
     uint64_t shutdown_grace_ms;
     uint64_t retry_after_s;
+    /* The prover's sandbox (include/teerex/sandbox.h) */
+    char sandbox_disable[256];   /* PROVER_SANDBOX_DISABLE: parts turned off */
+    char sandbox_ro_paths[2048]; /* PROVER_SANDBOX_RO_PATHS: extra read-only paths */
+    char host_libs[1024];        /* PROVER_HOST_LIBS: libraries of a non-bundle bb */
+    uint64_t prover_uid, prover_gid;
+    uint64_t prover_memory;        /* PROVER_MEMORY_LIMIT (bytes; 0 = auto) */
+    uint64_t prover_max_procs;     /* PROVER_MAX_PROCS */
+    uint64_t prover_max_files;     /* PROVER_MAX_FILES */
+    uint64_t prover_max_file_size; /* PROVER_MAX_FILE_SIZE (bytes) */
     size_t n_trusted;
     struct http_cidr trusted[CONFIG_MAX_TRUSTED];
     int log_level;

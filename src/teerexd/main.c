@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -98,6 +99,8 @@ int main(int argc, char **argv)
             return EXIT_OK;
         }
     }
+    /* Nothing at our uid may read our memory (the key) or ptrace us. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     static struct server srv; /* large (versions table): not on the stack */
     struct server *s = &srv;
     tr_log_set_component("teerexd");
@@ -119,6 +122,15 @@ int main(int argc, char **argv)
     bool queue_ready = false, versions_ready = false;
     if (!tr_ok(tr_secmem_init(0)))
         tr_log(TR_LOG_WARN, "secure_heap_unavailable", NULL);
+    /* Before the key exists: the probe's children copy our memory. */
+    prover_pick_work_dir(&s->cfg, s->work_parent, sizeof(s->work_parent));
+    tr_result sr = prover_sandbox_start(&s->cfg, s->work_parent, &s->sbx);
+    if (!tr_ok(sr)) {
+        code = sr.err == TR_ERR_SANDBOX_UNAVAILABLE ? EXIT_TEE
+               : sr.err == TR_ERR_USAGE             ? EXIT_USAGE
+                                                    : EXIT_RUNTIME;
+        goto out;
+    }
     if (!tr_ok(attest_provider_create(s->cfg.tee_mode, &s->attest))) {
         fprintf(stderr, "teerexd: TEE_MODE=%s is not available in this build or on this machine\n",
                 s->cfg.tee_mode);
@@ -149,7 +161,6 @@ int main(int argc, char **argv)
     prove_queue_init(&s->queue, (unsigned)s->cfg.prove_concurrency,
                      (unsigned)s->cfg.prove_queue_limit);
     queue_ready = true;
-    prover_pick_work_dir(&s->cfg, s->work_parent, sizeof(s->work_parent));
     if (!tr_ok(server_start(s))) {
         tr_log(TR_LOG_ERROR, "http_start_failed", NULL);
         goto out;
@@ -196,6 +207,7 @@ out:
     pgp_key_free(s->key);
     free(s->armored);
     attest_provider_destroy(s->attest);
+    sbx_free(s->sbx);
     tr_log(TR_LOG_INFO, "exit", "{s:i}", "code", code);
     return code;
 }

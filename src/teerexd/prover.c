@@ -1,21 +1,20 @@
 /* bb process management (see prover.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "prove_queue.h"
 #include "prover.h"
+#include "teerex/proc.h"
+#include "teerex/sandbox.h"
 #include "teerex/http.h"
 #include "teerex/limits.h"
 #include "teerex/log.h"
@@ -145,71 +144,10 @@ tr_result prover_expand(const char *tmpl, const char *const *bb_argv, const char
     return TR_SUCCESS;
 }
 
-static TR_RESULT write_file(const char *dir, const char *name, struct tr_slice data)
-{
-    char path[1200];
-    int w = snprintf(path, sizeof(path), "%s/%s", dir, name);
-    TR_ENSURE(w > 0 && (size_t)w < sizeof(path), TR_ERR_OVERFLOW);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    TR_ENSURE(fd >= 0, TR_ERR_IO);
-    const uint8_t *p = data.ptr;
-    size_t n = data.len;
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            close(fd);
-            TR_BAIL(TR_ERR_IO);
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    TR_ENSURE(close(fd) == 0, TR_ERR_IO);
-    return TR_SUCCESS;
-}
-
-/* TR_ERR_NOT_FOUND when absent (not an error for vk / public_inputs). */
-static TR_RESULT read_file(const char *dir, const char *name, struct tr_buf *out)
-{
-    char path[1200];
-    int w = snprintf(path, sizeof(path), "%s/%s", dir, name);
-    TR_ENSURE(w > 0 && (size_t)w < sizeof(path), TR_ERR_OVERFLOW);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return tr_fail_at(TR_ERR_NOT_FOUND, __FILE__, __LINE__);
-    tr_result res = TR_SUCCESS;
-    for (;;) {
-        uint8_t *dst;
-        TR_TRY(tr_buf_reserve(out, 65536));
-        dst = out->data + out->len;
-        ssize_t k = read(fd, dst, out->cap - out->len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        TR_CHECK(k >= 0, TR_ERR_IO);
-        if (k == 0)
-            break;
-        out->len += (size_t)k;
-    }
-out:
-    close(fd);
-    return res;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        return rmdir(path) == 0 ? 0 : 0;
-    return unlink(path) == 0 ? 0 : 0;
-}
-
-static void remove_tree(const char *dir)
-{
-    if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 || access(dir, F_OK) == 0)
-        tr_log(TR_LOG_ERROR, "workdir_remove_failed", "{s:s}", "dir", dir);
-}
+struct env_store {
+    char *ptr[8];
+    char home[1200], tmp[1200], crs[1100], hc[64];
+};
 
 /* Keeps the tail of bb's output (bounded) and notices "Builder failure". */
 struct capture {
@@ -248,79 +186,62 @@ static void capture_add(struct capture *c, const uint8_t *p, size_t n)
     tr_ignore(tr_buf_append(b, p, n));
 }
 
-static TR_RESULT spawn(char *const argv[], const char *dir, const struct config *cfg, int out_fd,
-                       pid_t *out_pid)
+static void build_env(const struct config *cfg, const char *dir, struct env_store *e)
 {
-    char env_home[1200], env_crs[1100], env_hc[64];
-    char *envp[6];
-    size_t ne = 0;
-    envp[ne++] = "PATH=/usr/local/bin:/usr/bin:/bin";
-    snprintf(env_home, sizeof(env_home), "HOME=%s", dir);
-    envp[ne++] = env_home;
+    size_t n = 0;
+    e->ptr[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+    snprintf(e->home, sizeof(e->home), "HOME=%s", dir);
+    e->ptr[n++] = e->home;
+    snprintf(e->tmp, sizeof(e->tmp), "TMPDIR=%s", dir);
+    e->ptr[n++] = e->tmp;
     if (cfg->crs_path[0]) {
-        snprintf(env_crs, sizeof(env_crs), "CRS_PATH=%s", cfg->crs_path);
-        envp[ne++] = env_crs;
+        snprintf(e->crs, sizeof(e->crs), "CRS_PATH=%s", cfg->crs_path);
+        e->ptr[n++] = e->crs;
     }
     if (cfg->hardware_concurrency[0]) {
-        snprintf(env_hc, sizeof(env_hc), "HARDWARE_CONCURRENCY=%s", cfg->hardware_concurrency);
-        envp[ne++] = env_hc;
+        snprintf(e->hc, sizeof(e->hc), "HARDWARE_CONCURRENCY=%s", cfg->hardware_concurrency);
+        e->ptr[n++] = e->hc;
     }
-    envp[ne] = NULL;
-
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGHUP);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &defaults);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
-    posix_spawn_file_actions_addchdir_np(&fa, dir);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    int rc = posix_spawn(out_pid, argv[0], &fa, &at, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (rc != 0) {
-        tr_log(TR_LOG_ERROR, "prover_spawn_failed", "{s:s,s:s}", "path", argv[0], "errno",
-               strerror(rc));
-        TR_BAIL(TR_ERR_PROVER_SPAWN);
-    }
-    return TR_SUCCESS;
+    e->ptr[n] = NULL;
 }
 
-/* Waits for the child, feeding its output to cap; kills the group on
- * timeout, client hang-up or cancel. */
-static TR_RESULT supervise(pid_t pid, int rd, const struct config *cfg,
-                           const struct prove_request *rq, struct capture *cap, int *out_status)
+static void log_spawn_failure(const struct prover_env *env, const char *path, tr_result r,
+                              const struct tr_proc *p)
 {
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    const char *hint = "";
+    if (p->spawn_step == TR_PROC_STEP_EXEC && p->spawn_errno == EACCES &&
+        (sbx_active(env->sbx) & SBX_USER))
+        hint = "the prover runs as PROVER_UID: every directory on its path needs o+x, the file "
+               "o+rx";
+    else if (p->spawn_step == TR_PROC_STEP_EXEC && p->spawn_errno == ENOENT &&
+             (sbx_active(env->sbx) & SBX_MOUNT))
+        hint = "the prover sees only its directory, PROVER_HOST_LIBS, CRS_PATH and "
+               "PROVER_SANDBOX_RO_PATHS: is its loader or interpreter elsewhere?";
+    tr_log(TR_LOG_ERROR,
+           r.err == TR_ERR_SANDBOX_SETUP ? "prover_sandbox_failed" : "prover_spawn_failed",
+           "{s:s,s:s,s:s,s:s}", "path", path, "step", sbx_step_name(p->spawn_step), "errno",
+           strerror(p->spawn_errno), "hint", hint);
+}
+
+/* Waits for bb, feeding its output to cap; kills it (its whole PID namespace
+ * or group) on timeout, client hang-up or cancel. */
+static TR_RESULT supervise(struct tr_proc *p, int rd, const struct config *cfg,
+                           const struct prove_request *rq, struct capture *cap)
+{
     uint64_t deadline = rq->deadline_ms ? rq->deadline_ms : now_ms() + cfg->prove_timeout_ms;
     int32_t why = TR_OK;
-    bool exited = false, pipe_open = true;
-    int status = 0;
-    while (!exited) {
+    bool pipe_open = true;
+    while (!tr_proc_exited(p)) {
         struct pollfd pf[3];
         nfds_t n = 0;
-        int i_pipe = -1, i_pid = -1, i_cli = -1;
+        int i_pipe = -1, i_cli = -1;
+        int pidfd = tr_proc_pollfd(p);
         if (pipe_open) {
             pf[n] = (struct pollfd){.fd = rd, .events = POLLIN};
             i_pipe = (int)n++;
         }
-        if (pidfd >= 0) {
-            pf[n] = (struct pollfd){.fd = pidfd, .events = POLLIN};
-            i_pid = (int)n++;
-        }
+        if (pidfd >= 0)
+            pf[n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
         if (rq->client_fd >= 0) {
             pf[n] = (struct pollfd){.fd = rq->client_fd, .events = POLLRDHUP};
             i_cli = (int)n++;
@@ -352,18 +273,9 @@ static TR_RESULT supervise(pid_t pid, int rd, const struct config *cfg,
             else if (k == 0 || errno != EINTR)
                 pipe_open = false;
         }
-        if (i_pid < 0 || (pf[i_pid].revents & POLLIN)) {
-            pid_t w = waitpid(pid, &status, WNOHANG);
-            if (w == pid)
-                exited = true;
-        }
     }
-    if (!exited) {
-        kill(-pid, SIGKILL);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-    } else {
-        /* Drain what is left in the pipe, then kill stragglers bb left in its group. */
+    if (why == TR_OK) {
+        /* Drain what is left in the pipe (stragglers die at reap). */
         uint8_t buf[4096];
         int fl = fcntl(rd, F_GETFL);
         fcntl(rd, F_SETFL, fl | O_NONBLOCK);
@@ -373,106 +285,125 @@ static TR_RESULT supervise(pid_t pid, int rd, const struct config *cfg,
                 break;
             capture_add(cap, buf, (size_t)k);
         }
-        kill(-pid, SIGKILL);
     }
-    if (pidfd >= 0)
-        close(pidfd);
-    *out_status = status;
+    tr_proc_reap(p);
     if (why != TR_OK)
         TR_BAIL(why);
     return TR_SUCCESS;
 }
 
-static TR_RESULT write_inputs(const struct prove_request *rq, const char *dir)
+static TR_RESULT write_inputs(const struct prove_request *rq, struct sbx_job *job)
 {
     if (rq->scheme == SCHEME_CHONK)
-        return write_file(dir, "ivc-inputs.msgpack", rq->input);
+        return sbx_job_write(job, "ivc-inputs.msgpack", rq->input);
     struct http_container c;
     TR_GUARD(http_container_parse(rq->input.ptr, rq->input.len, HTTP_CONTAINER_ULTRA_HONK, &c));
     for (size_t i = 0; i < c.count; i++)
-        TR_GUARD(write_file(dir, c.entries[i].name, c.entries[i].data));
+        TR_GUARD(sbx_job_write(job, c.entries[i].name, c.entries[i].data));
     return TR_SUCCESS;
 }
 
-tr_result prover_run(const struct config *cfg, const char *work_parent,
-                     const struct prove_request *rq, struct prove_output *out)
+/* The proof as the SDK reads it: a 4-byte big-endian field count, then
+ * output/proof (a whole number of 32-byte fields). */
+static TR_RESULT read_outputs(struct sbx_job *job, struct prove_output *out)
 {
+    TR_GUARD(tr_buf_append_be32(&out->proof, 0));
+    tr_result res = sbx_job_read(job, "output/proof", &out->proof);
+    if (res.err == TR_ERR_NOT_FOUND)
+        TR_BAIL(TR_ERR_PROVER_NO_PROOF);
+    TR_GUARD(res);
+    size_t plen = out->proof.len - 4;
+    TR_ENSURE(plen > 0, TR_ERR_PROVER_NO_PROOF);
+    TR_ENSURE(plen % 32 == 0 && plen / 32 <= UINT32_MAX, TR_ERR_PROVER_BAD_PROOF);
+    uint32_t fields = (uint32_t)(plen / 32);
+    out->proof.data[0] = (uint8_t)(fields >> 24);
+    out->proof.data[1] = (uint8_t)(fields >> 16);
+    out->proof.data[2] = (uint8_t)(fields >> 8);
+    out->proof.data[3] = (uint8_t)fields;
+    if (!tr_ok(sbx_job_read(job, "output/vk", &out->vk)))
+        tr_buf_clear(&out->vk);
+    if (!tr_ok(sbx_job_read(job, "output/public_inputs", &out->public_inputs)))
+        tr_buf_clear(&out->public_inputs);
+    return TR_SUCCESS;
+}
+
+tr_result prover_run(const struct prover_env *env, const struct prove_request *rq,
+                     struct prove_output *out)
+{
+    const struct config *cfg = env->cfg;
     tr_result res = TR_SUCCESS;
-    char dir[1100];
     int pfd[2] = {-1, -1};
-    bool made_dir = false;
+    char *storage = NULL;
+    struct sbx_job *job = NULL;
+    struct tr_proc proc = {.pid = 0, .pidfd = -1};
     const char *bb_argv[BUNDLE_ARGV_PREFIX + 1];
     TR_CHECK(rq->bb != NULL && rq->bb->bb[0], TR_ERR_PROVER_NO_BINARY);
     bundle_argv(rq->bb, bb_argv);
-    int w = snprintf(dir, sizeof(dir), "%s/teerexd-XXXXXX", work_parent);
-    TR_CHECK(w > 0 && (size_t)w < sizeof(dir), TR_ERR_PROVER_TEMPDIR);
-    TR_CHECK(mkdtemp(dir) != NULL, TR_ERR_PROVER_TEMPDIR); /* mode 0700 */
-    made_dir = true;
-    TR_TRY(write_inputs(rq, dir));
-    char outdir[1200];
-    snprintf(outdir, sizeof(outdir), "%s/output", dir);
-    TR_CHECK(mkdir(outdir, 0700) == 0, TR_ERR_PROVER_TEMPDIR);
+    struct prover_layout lay;
+    TR_TRY(prover_layout(cfg, rq->bb, rq->input.len, &lay));
+    lay.opts.host_parent = env->work_parent;
+    res = sbx_job_create(env->sbx, &lay.opts, &job);
+    if (!tr_ok(res)) {
+        tr_log(TR_LOG_ERROR, "prover_workdir_failed", "{s:s,s:s}", "error", tr_err_name(res.err),
+               "errno", strerror(errno));
+        goto out;
+    }
+    const char *dir = sbx_job_dir(job);
+    TR_TRY(write_inputs(rq, job));
+    TR_TRY(sbx_job_mkdir(job, "output"));
 
     static const size_t STORAGE = 16384;
-    char *storage = malloc(STORAGE);
+    storage = malloc(STORAGE);
     TR_CHECK(storage != NULL, TR_ERR_NOMEM);
     char *argv[PROVER_MAX_ARGS + 1];
     const char *tmpl = rq->scheme == SCHEME_ULTRA_HONK ? cfg->cmd_ultra_honk : cfg->cmd_chonk;
-    res = prover_expand(tmpl, bb_argv, dir, cfg->crs_path, rq->scheme == SCHEME_ULTRA_HONK, storage,
-                        STORAGE, argv);
-    if (!tr_ok(res)) {
-        free(storage);
-        goto out;
-    }
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        free(storage);
-        TR_FAIL(TR_ERR_SYS);
-    }
-    pid_t pid;
+    TR_TRY(prover_expand(tmpl, bb_argv, dir, cfg->crs_path, rq->scheme == SCHEME_ULTRA_HONK,
+                         storage, STORAGE, argv));
+    TR_CHECK(pipe2(pfd, O_CLOEXEC) == 0, TR_ERR_SYS);
+    struct env_store envs;
+    build_env(cfg, dir, &envs);
+    struct tr_proc_spec spec;
+    tr_proc_spec_init(&spec);
+    spec.path = argv[0];
+    spec.argv = argv;
+    spec.envp = envs.ptr;
+    spec.fd_out = spec.fd_err = pfd[1];
     uint64_t t0 = now_ms();
-    res = spawn(argv, dir, cfg, pfd[1], &pid);
-    free(storage);
+    res = sbx_job_spawn(job, &spec, &proc);
     close(pfd[1]);
     pfd[1] = -1;
-    if (!tr_ok(res))
+    if (!tr_ok(res)) {
+        log_spawn_failure(env, argv[0], res, &proc);
+        if (res.err == TR_ERR_PROC_SPAWN)
+            res = tr_fail_at(TR_ERR_PROVER_SPAWN, __FILE__, __LINE__);
         goto out;
+    }
     struct capture cap = {.log = &out->log};
-    int status = 0;
-    res = supervise(pid, pfd[0], cfg, rq, &cap, &status);
+    res = supervise(&proc, pfd[0], cfg, rq, &cap);
     out->prove_ms = now_ms() - t0;
     if (!tr_ok(res))
         goto out;
+    int status = proc.status;
+    if (sbx_killed_by_filter(env->sbx, status)) {
+        tr_log(TR_LOG_ERROR, "prover_killed_by_filter", "{s:s,s:s}", "path", argv[0], "detail",
+               "the sandbox's seccomp filter killed bb: it made a system call a prover never "
+               "needs (ptrace, mount, bpf, ...); the kernel's audit log names it");
+        TR_FAIL(TR_ERR_SANDBOX_KILLED);
+    }
     if (WIFSIGNALED(status))
         TR_FAIL(TR_ERR_PROVER_SIGNAL);
     out->exit_code = WEXITSTATUS(status);
     TR_CHECK(out->exit_code == 0, TR_ERR_PROVER_EXIT);
     /* bb exits 0 on an unsatisfied witness: its log is the only sign. */
     TR_CHECK(!cap.builder_failure, TR_ERR_PROVER_BUILDER_FAILURE);
-    TR_TRY(tr_buf_append_be32(&out->proof, 0));
-    res = read_file(outdir, "proof", &out->proof);
-    if (res.err == TR_ERR_NOT_FOUND)
-        TR_FAIL(TR_ERR_PROVER_NO_PROOF);
-    TR_TRY(res);
-    size_t plen = out->proof.len - 4;
-    TR_CHECK(plen > 0, TR_ERR_PROVER_NO_PROOF);
-    TR_CHECK(plen % 32 == 0 && plen / 32 <= UINT32_MAX, TR_ERR_PROVER_BAD_PROOF);
-    uint32_t fields = (uint32_t)(plen / 32);
-    out->proof.data[0] = (uint8_t)(fields >> 24);
-    out->proof.data[1] = (uint8_t)(fields >> 16);
-    out->proof.data[2] = (uint8_t)(fields >> 8);
-    out->proof.data[3] = (uint8_t)fields;
-    tr_result r2 = read_file(outdir, "vk", &out->vk);
-    if (!tr_ok(r2))
-        tr_buf_clear(&out->vk);
-    r2 = read_file(outdir, "public_inputs", &out->public_inputs);
-    if (!tr_ok(r2))
-        tr_buf_clear(&out->public_inputs);
+    TR_TRY(read_outputs(job, out));
 out:
+    tr_proc_reap(&proc);
+    free(storage);
     if (pfd[0] >= 0)
         close(pfd[0]);
     if (pfd[1] >= 0)
         close(pfd[1]);
-    if (made_dir)
-        remove_tree(dir);
+    sbx_job_destroy(job);
     return res;
 }

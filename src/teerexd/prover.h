@@ -1,7 +1,8 @@
-/* Runs one bb proof: private 0700 work directory (tmpfs when available),
- * clean argv from a command template (no shell), own process group, bounded
- * output capture, timeout / client hang-up / shutdown kill the whole group,
- * directory always removed. */
+/* Runs one bb proof in the sandbox (include/teerex/sandbox.h): a private work
+ * directory (a tmpfs only the prover's mount namespace sees), clean argv from
+ * a command template (no shell), bounded output capture; timeout, client
+ * hang-up and shutdown kill it (its whole PID namespace); the work directory
+ * always goes. */
 #ifndef TEEREXD_PROVER_H
 #define TEEREXD_PROVER_H
 
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "teerex/buf.h"
 #include "teerex/bundle.h"
+#include "teerex/sandbox.h"
 
 enum scheme { SCHEME_CHONK = 0, SCHEME_ULTRA_HONK };
 
@@ -37,12 +39,39 @@ struct prove_output {
     int exit_code; /* -1 when killed */
 };
 
+/* What every proof shares: the configuration, the sandbox, and where work
+ * directories go when the sandbox has no mount namespace. */
+struct prover_env {
+    const struct config *cfg;
+    struct sbx *sbx;
+    const char *work_parent;
+};
+
 /* Picks the parent of work directories once (PROVE_WORK_DIR, /dev/shm, $TMPDIR, /tmp). */
 void prover_pick_work_dir(const struct config *cfg, char *out, size_t cap);
 void prove_output_init(struct prove_output *o);
 void prove_output_free(struct prove_output *o);
-TR_RESULT prover_run(const struct config *cfg, const char *work_parent,
-                     const struct prove_request *rq, struct prove_output *out);
+TR_RESULT prover_run(const struct prover_env *env, const struct prove_request *rq,
+                     struct prove_output *out);
+
+/* The sandbox's settings from the configuration (PROVER_*, PROVE_TIMEOUT). */
+TR_RESULT prover_sandbox_config(const struct config *cfg, struct sbx_config *out);
+/* At start-up: probes and logs the sandbox (what is on, off, unavailable and
+ * why), refuses TEE_MODE=nitro without a part the operator did not turn off
+ * (TR_ERR_SANDBOX_UNAVAILABLE), removes work directories a crashed teerexd
+ * left in work_parent. */
+TR_RESULT prover_sandbox_start(const struct config *cfg, const char *work_parent, struct sbx **out);
+
+/* What a prover sees read-only (prover_sandbox.c): a bundle with its own
+ * loader, its directory alone; otherwise bb's directory, a script's
+ * interpreter directory, and PROVER_HOST_LIBS unless bb is a static
+ * executable; then CRS_PATH and PROVER_SANDBOX_RO_PATHS. */
+struct prover_layout {
+    struct sbx_job_opts opts;
+    char paths[SBX_MAX_RO][1024];
+};
+TR_RESULT prover_layout(const struct config *cfg, const struct bundle *bb, size_t input_len,
+                        struct prover_layout *out);
 
 /* Splits a template at spaces and substitutes {bb} {dir} {crs}; argv is
  * NULL-terminated, strings in storage. A token that is exactly {bb} becomes

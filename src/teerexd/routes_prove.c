@@ -352,7 +352,8 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
                                  .client_fd = fd,
                                  .deadline_ms = deadline,
                                  .cancel = &s->cancel};
-    r = prover_run(&s->cfg, s->work_parent, &preq, &po);
+    struct prover_env env = {.cfg = &s->cfg, .sbx = s->sbx, .work_parent = s->work_parent};
+    r = prover_run(&env, &preq, &po);
     prove_queue_leave(&s->queue);
     queued = false;
     tr_buf_free(&plain);

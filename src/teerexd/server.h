@@ -34,6 +34,7 @@ enum listen_kind { LISTEN_PUBLIC = 0, LISTEN_ADMIN, LISTEN_OPS };
 struct server {
     struct config cfg;
     char work_parent[1024];
+    struct sbx *sbx; /* the prover's sandbox */
     struct pgp_key *key;
     char *armored; /* armored public key, NUL-terminated */
     size_t armored_len;

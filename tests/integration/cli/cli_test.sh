@@ -15,6 +15,7 @@ VG=()
 if [ "${TR_VALGRIND:-0}" = 1 ]; then read -r -a VG <<<"$TR_VALGRIND_CMD"; fi
 
 W=$(mktemp -d /tmp/teerex-cli-test.XXXXXX)
+chmod 755 "$W" # the fake provers here run sandboxed, as uid 65534
 node "$S/tests/interop/cli/mock_server.mjs" "$W/port" >"$W/mock.log" 2>&1 &
 MOCK=$!
 trap 'kill $MOCK 2>/dev/null || true; wait $MOCK 2>/dev/null || true; rm -rf "$W"' EXIT

@@ -27,6 +27,7 @@ command -v node >/dev/null || skip "node is not installed"
 [ -x "$CLI" ] || skip "teerex is not built in $B"
 
 W=$(mktemp -d /tmp/teerex-scaleout.XXXXXX)
+chmod 755 "$W" # the fake prover here runs sandboxed, as uid 65534
 PIDS=()
 cleanup() {
   local p

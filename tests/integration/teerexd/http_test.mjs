@@ -139,9 +139,13 @@ try {
 }
 
 // ---- B. queue: concurrency 1, limit 1; disconnects; timeout ----
+// B and C read bb's pid from its pid.log and watch its host work directory:
+// they run without the sandbox (its host-directory path); the sandboxed
+// kills are in tests/integration/sandbox.
+const unboxed = { PROVER_SANDBOX_DISABLE: 'all' };
 writeFileSync(`${bbDir}/mode`, `sleep:${2 * SLOW}`);
-const b = await startServer({ ...base, PROVE_CONCURRENCY: '1', PROVE_QUEUE_LIMIT: '1', RATE_LIMIT_MAX: '0',
-  RETRY_AFTER: '17' });
+const b = await startServer({ ...base, ...unboxed, PROVE_CONCURRENCY: '1', PROVE_QUEUE_LIMIT: '1',
+  RATE_LIMIT_MAX: '0', RETRY_AFTER: '17' });
 try {
   const p1 = prove(b.url, Buffer.from('one'));
   await sleep(600 * SLOW);
@@ -193,7 +197,7 @@ try {
 
 // ---- C. prover timeout kills the group ----
 writeFileSync(`${bbDir}/mode`, 'sleep:30');
-const c = await startServer({ ...base, PROVE_TIMEOUT: `${1500 * SLOW}ms`, RATE_LIMIT_MAX: '0' });
+const c = await startServer({ ...base, ...unboxed, PROVE_TIMEOUT: `${1500 * SLOW}ms`, RATE_LIMIT_MAX: '0' });
 try {
   const t0 = Date.now();
   const r = await prove(c.url, Buffer.from('slow'));

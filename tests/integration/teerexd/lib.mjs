@@ -30,8 +30,12 @@ export function summary() {
 }
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// World-traversable (0755): the prover runs sandboxed as uid 65534 and must
+// reach its binary (and, without the mount part, its work directory) here.
 export function tempDir(tag) {
-  return mkdtempSync(path.join(tmpdir(), `teerexd-${tag}-`));
+  const d = mkdtempSync(path.join(tmpdir(), `teerexd-${tag}-`));
+  chmodSync(d, 0o755);
+  return d;
 }
 
 // A fake bb installed as BB_VERSIONS_DIR/<version>/bb (or as a default binary dir).
@@ -64,7 +68,8 @@ export function bundleDigest(path) {
   return createHash('sha256').update(m).digest('hex');
 }
 
-export async function startServer(env, { expectExit = false } = {}) {
+// wrap: a command prefix (e.g. setpriv ... --) that runs teerexd.
+export async function startServer(env, { expectExit = false, wrap = [] } = {}) {
   const fullEnv = {
     PATH: process.env.PATH,
     LISTEN: 'tcp:127.0.0.1:0',
@@ -76,6 +81,10 @@ export async function startServer(env, { expectExit = false } = {}) {
     const parts = process.env.TR_VALGRIND_CMD.split(' ').filter(Boolean);
     cmd = parts[0];
     args = [...parts.slice(1), TEEREXD];
+  }
+  if (wrap.length) {
+    args = [...wrap.slice(1), cmd, ...args];
+    cmd = wrap[0];
   }
   const proc = spawn(cmd, args, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const srv = { proc, logs: [], stderr: '', ports: { public: [], admin: [], ops: [] }, exited: null };

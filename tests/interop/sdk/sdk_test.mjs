@@ -24,9 +24,12 @@ import { mkdirSync } from 'node:fs';
 mkdirSync(work);
 const expectedProof = Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('0'.repeat(96))]);
 
+// The fake records what it got (argv, env, cwd, inputs) next to itself, which
+// the prover sandbox forbids: this server runs without it. What bb gets in the
+// sandbox is checked by tests/integration/sandbox.
 const srv = await startServer({
   BB_BINARY_PATH: `${defDir}/bb`, BB_VERSIONS_DIR: verDir, PROVE_WORK_DIR: work,
-  CRS_PATH: `${root}/crs`, HARDWARE_CONCURRENCY: '2', RATE_LIMIT_MAX: '0',
+  CRS_PATH: `${root}/crs`, HARDWARE_CONCURRENCY: '2', RATE_LIMIT_MAX: '0', PROVER_SANDBOX_DISABLE: 'all',
   BB_VERSION_FALLBACK: '1', // the opt-in fallback (section 5 checks the default: no fallback)
 });
 try {
