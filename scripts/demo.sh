@@ -28,6 +28,7 @@ PERMS=${DEMO_PERMS:-400}
 SHARED=${TEEREX_SHARED:-$ROOT/../shared}
 WORK=${DEMO_WORK:-$(mktemp -d /tmp/teerex-demo.XXXXXX)}
 mkdir -p "$WORK"
+[ -n "${DEMO_WORK:-}" ] || chmod 755 "$WORK" # bb runs sandboxed as uid 65534 and reads its bundle here
 BUILD=${DEMO_BUILD_DIR:-$ROOT/build/gcc}
 BB=$ROOT/demo/node_modules/@aztec/bb.js/build/amd64-linux/bb
 G1_POINTS=32769
@@ -181,9 +182,16 @@ GOT=$(od -An -tx1 -v "$WORK/proof.bin.bb/public_inputs" | tr -d ' \n')
 [ "$GOT" = "$EXPECTED" ] || die "public input $GOT differs from the circuit's result $EXPECTED"
 
 # ---- 7. summary ----
-node - "$WORK/prove.json" "$MODE" "$SUPERVISOR" "$BB_VERSION" "$GATES" "$CIRCUIT_MS" "$CLIENT_MS" "$VERIFY_MS" "$CRS_SOURCE" <<'EOF'
-const [file, mode, sup, bbv, gates, circuitMs, clientMs, verifyMs, crs] = process.argv.slice(2);
+node - "$WORK/prove.json" "$MODE" "$SUPERVISOR" "$BB_VERSION" "$GATES" "$CIRCUIT_MS" "$CLIENT_MS" "$VERIFY_MS" "$CRS_SOURCE" "$WORK/server.log" <<'EOF'
+const [file, mode, sup, bbv, gates, circuitMs, clientMs, verifyMs, crs, log] = process.argv.slice(2);
 const r = JSON.parse(require('fs').readFileSync(file, 'utf8'));
+// teerexd's start-up line about the prover sandbox (docs/THREAT-MODEL.md)
+let sbx = null;
+for (const l of require('fs').readFileSync(log, 'utf8').split('\n')) {
+  const i = l.indexOf('{"ts"');
+  if (i >= 0 && l.includes('"event":"sandbox"')) { try { sbx = JSON.parse(l.slice(i)); } catch { /* not JSON */ } }
+}
+const sandbox = !sbx ? 'NOT REPORTED' : `${sbx.active || 'none'} (uid ${sbx.uid}${sbx.unavailable ? `; unavailable: ${sbx.unavailable}` : ''}${sbx.disabled ? `; disabled: ${sbx.disabled}` : ''})`;
 const f = (x) => (x === undefined || x < 0 ? '-' : `${Math.round(x)} ms`);
 const lines = [
   '',
@@ -194,6 +202,7 @@ const lines = [
   `circuit       Poseidon2 chain, ${gates} gates (compile+execute ${circuitMs} ms)`,
   `phases        fetch-attestation ${f(r.phases['fetch-attestation'])}, encrypt ${f(r.phases.encrypt)}, transmit ${f(r.phases.transmit)}, proving ${f(r.phases.proving)}, receive ${f(r.phases.receive)}`,
   `server side   decrypt ${f(r.server_decrypt_ms)}, bb prove ${f(r.server_prove_ms)} (client total ${clientMs} ms: ${r.server_prove_ms >= 0 ? Math.round(100 * r.server_prove_ms / clientMs) : '?'}% in bb)`,
+  `bb sandbox    ${sandbox}`,
   `proof         ${r.proof_bytes} bytes (${r.proof_fields} fields) -> ${r.out}`,
   `bb files      ${r.bb_dir}/{proof,vk,public_inputs}`,
   `bb verify     OK in ${verifyMs} ms against the Ignition CRS (${crs})`,

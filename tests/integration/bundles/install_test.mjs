@@ -75,8 +75,11 @@ const digA = bundleDigest(dirA), digB = bundleDigest(dirB);
 // ---- 1. open policy: loader bundles, uploads, hygiene ----
 loaderBundle(`${verDir}/2.0.0`);
 installFake(`${root}/default`);
+// The fake loader is a shell script that logs its argv outside its bundle: the
+// prover sandbox (a bundle sees only itself, read-only) would stop both.
 let srv = await startServer({ BB_BINARY_PATH: `${root}/default/bb`, BB_VERSIONS_DIR: verDir,
-  PROVE_WORK_DIR: work, ADMIN_LISTEN: 'tcp:127.0.0.1:0', RATE_LIMIT_MAX: '0', MAX_UPLOAD_BYTES: '1048576' });
+  PROVE_WORK_DIR: work, ADMIN_LISTEN: 'tcp:127.0.0.1:0', RATE_LIMIT_MAX: '0', MAX_UPLOAD_BYTES: '1048576',
+  PROVER_SANDBOX_DISABLE: 'all' });
 try {
   const d2 = bundleDigest(`${verDir}/2.0.0`);
   let r = await prove(srv.url, Buffer.from('in'), { version: '2.0.0' });

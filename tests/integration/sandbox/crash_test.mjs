@@ -15,7 +15,7 @@ needSandbox();
 const root = tempDir('crash');
 const versions = `${root}/versions`, work = `${root}/work`;
 mkdirSync(work);
-installHostile(versions, { hang: 'sleep:120', ok: 'ok' });
+const hints = installHostile(root, { hang: 'sleep:120', ok: 'ok' });
 const HANG = `${versions}/hang/bb`;
 
 // Files that hold the marker, under the places a server could leave files.
@@ -41,7 +41,7 @@ function filesWith(marker) {
 
 async function crashRun(label, extraEnv) {
   const env = { BB_BINARY_PATH: `${versions}/ok/bb`, BB_VERSIONS_DIR: versions, PROVE_WORK_DIR: work,
-    RATE_LIMIT_MAX: '0', ...extraEnv };
+    RATE_LIMIT_MAX: '0', PROVER_SANDBOX_RO_PATHS: hints, ...extraEnv };
   const marker = Buffer.from(`PLAINTEXT-${randomBytes(16).toString('hex')}`);
   const s = await startServer(env);
   const pending = prove(s.url, Buffer.concat([marker, Buffer.from(' a user private input')]), { version: 'hang' })

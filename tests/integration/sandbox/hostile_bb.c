@@ -4,12 +4,15 @@
  * the BN254 modulus: first byte 0) so the server returns it; each field
  * carries 31 bytes of the report, one line per attempt:
  *     <attempt> DENIED|ALLOWED <detail>
- * Hints (what it aims at) come from hostile.conf beside it: "key value" lines
+ * Hints (what it aims at) come from hostile.conf, "key value" lines
  * teerexd_pid, tcp_port (any number of them), unix_socket, abstract_socket,
- * other_dir, marker, memory_target_mb, fork_target. The file "mode" beside it
- * chooses: attack (default), ok (a proof, nothing else), sleep:N (sleep,
- * then a proof), seccomp (call ptrace itself: killed by the filter), orphan
- * (leave a process behind, then a proof).
+ * other_dir, marker, memory_target_mb, fork_target. Its mode: attack
+ * (default), ok (a proof, nothing else), sleep:N (sleep, then a proof),
+ * seccomp (call ptrace itself: killed by the filter), orphan (leave a process
+ * behind, then a proof). Both sit beside it (hostile.conf, mode) or, when it
+ * is installed as a prover bundle DIR/versions/V/bb (a bundle holds nothing
+ * but bb), in DIR/hints/ (hostile.conf, V.mode), made visible with
+ * PROVER_SANDBOX_RO_PATHS.
  * Built static (no library needed in the sandbox), without sanitizers. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -67,11 +70,23 @@ static void say(const char *name, int allowed, const char *fmt, ...)
         report_len += (size_t)w;
 }
 
+/* here/name, else here/../../hints/name2. */
+static FILE *open_hint(const char *name, const char *name2)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", here, name);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(path, sizeof(path), "%s/../../hints/%s", here, name2);
+        f = fopen(path, "r");
+    }
+    return f;
+}
+
 static void read_hints(void)
 {
-    char path[4200], line[4200];
-    snprintf(path, sizeof(path), "%s/hostile.conf", here);
-    FILE *f = fopen(path, "r");
+    char line[4200];
+    FILE *f = open_hint("hostile.conf", "hostile.conf");
     if (!f)
         return;
     while (fgets(line, sizeof(line), f)) {
@@ -306,7 +321,7 @@ static int grep_tree(const char *dir, int depth, char *found, size_t cap)
             continue;
         char p[4200];
         snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-        if (strcmp(p, here) == 0)
+        if (strcmp(p, here) == 0 || strcmp(de->d_name, "hostile.conf") == 0)
             continue; /* our own hints hold the marker */
         if (de->d_type == DT_DIR && depth > 0)
             hit = grep_tree(p, depth - 1, found, cap);
@@ -516,8 +531,9 @@ int main(int argc, char **argv)
     if (!out_dir[0])
         return 2;
     char mode[64] = "attack", mp[4200];
-    snprintf(mp, sizeof(mp), "%s/mode", here);
-    FILE *mf = fopen(mp, "r");
+    const char *version = strrchr(here, '/') ? strrchr(here, '/') + 1 : here;
+    snprintf(mp, sizeof(mp), "%s.mode", version);
+    FILE *mf = open_hint("mode", mp);
     if (mf) {
         if (fgets(mode, sizeof(mode), mf))
             mode[strcspn(mode, "\n")] = '\0';

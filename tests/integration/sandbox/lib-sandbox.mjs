@@ -13,14 +13,18 @@ export function needSandbox() {
   if (process.getuid() !== 0) skip('needs root (namespaces, another uid)');
 }
 
-// versions/<name>/bb = the hostile prover, versions/<name>/mode = its mode.
-export function installHostile(versions, modes) {
+// root/versions/<name>/bb = the hostile prover (a bundle: nothing else in
+// there), root/hints/<name>.mode = its mode; hostile.conf goes in root/hints
+// too. teerexd needs PROVER_SANDBOX_RO_PATHS=root/hints.
+export function installHostile(root, modes) {
+  mkdirSync(`${root}/hints`, { recursive: true });
   for (const [v, mode] of Object.entries(modes)) {
-    mkdirSync(`${versions}/${v}`, { recursive: true });
-    copyFileSync(HOSTILE, `${versions}/${v}/bb`);
-    chmodSync(`${versions}/${v}/bb`, 0o755);
-    writeFileSync(`${versions}/${v}/mode`, mode);
+    mkdirSync(`${root}/versions/${v}`, { recursive: true });
+    copyFileSync(HOSTILE, `${root}/versions/${v}/bb`);
+    chmodSync(`${root}/versions/${v}/bb`, 0o755);
+    writeFileSync(`${root}/hints/${v}.mode`, mode);
   }
+  return `${root}/hints`;
 }
 
 export const MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;

@@ -21,7 +21,7 @@ mkdirSync(work);
 mkdirSync(crs);
 writeFileSync(`${crs}/bn254_g1.dat`, Buffer.alloc(64 * 16));
 const MODES = { attack: 'attack', sleeper: 'sleep:4', seccomp: 'seccomp', orphan: 'orphan', ok: 'ok', hang: 'sleep:60' };
-installHostile(versions, MODES);
+const hintsDir = installHostile(root, MODES);
 const marker = `MARKER-${randomBytes(12).toString('hex')}`;
 const abstractName = `teerex-hostile-${process.pid}`;
 let abstractHits = 0;
@@ -35,13 +35,13 @@ const hints = (srv, extra = '') => {
     `abstract_socket ${abstractName}`, `other_dir ${work}`, `marker ${marker}`,
     'memory_target_mb 2048', 'fork_target 1000',
     ...tcpPorts(srv).map((p) => `tcp_port ${p}`)];
-  for (const v of Object.keys(MODES)) writeFileSync(`${versions}/${v}/hostile.conf`, lines.join('\n') + '\n' + extra);
+  writeFileSync(`${hintsDir}/hostile.conf`, lines.join('\n') + '\n' + extra);
 };
 const env = {
   BB_BINARY_PATH: `${versions}/ok/bb`, BB_VERSIONS_DIR: versions, PROVE_WORK_DIR: work,
   LISTEN: `tcp:127.0.0.1:0,unix:${root}/pub.sock`, ADMIN_LISTEN: 'tcp:127.0.0.1:0',
   PROVE_CONCURRENCY: '2', RATE_LIMIT_MAX: '0', PROVER_MEMORY_LIMIT: '1g', PROVER_MAX_FILE_SIZE: '16m',
-  PROVER_MAX_PROCS: '256', CRS_PATH: crs,
+  PROVER_MAX_PROCS: '256', CRS_PATH: crs, PROVER_SANDBOX_RO_PATHS: hintsDir,
 };
 const chonkShaped = (r) => {
   if (r.status !== 200) return false;

@@ -4,7 +4,7 @@
 // passes the unmodified `bb verify`. Also bb's trap: a witness that does not
 // satisfy the circuit makes bb exit 0 with "Builder failure", which teerexd
 // must report as a failure, not return as a proof.
-import { existsSync, cpSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, cpSync, writeFileSync, readFileSync, mkdirSync, realpathSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { prove } from '../../interop/sdk/sdk-client.mjs';
@@ -68,6 +68,33 @@ try {
 } finally {
   const ex = await srv.stop();
   check(ex && ex.code === 0, 'exit 0', ex);
+}
+
+// The same bb as a bundle with its own loader and C library (D/bb, D/lib):
+// in the sandbox it sees nothing of the host's but that directory and the CRS.
+const bundle = `${root}/versions/5.0.0`;
+mkdirSync(`${bundle}/lib`, { recursive: true });
+cpSync(BB, `${bundle}/bb`);
+for (const lib of ['ld-linux-x86-64.so.2', 'libc.so.6']) cpSync(realpathSync(`/lib/x86_64-linux-gnu/${lib}`), `${bundle}/lib/${lib}`);
+const bsrv = await startServer({ BB_BINARY_PATH: BB, BB_VERSIONS_DIR: `${root}/versions`, CRS_PATH: crs,
+  HARDWARE_CONCURRENCY: '2', RATE_LIMIT_MAX: '0', PROVE_TIMEOUT: '5m' });
+try {
+  check(bsrv.logs.some((l) => l.event === 'sandbox' && /mount/.test(l.active)), 'the sandbox is on');
+  const r = await prove(bsrv.url, container([['program.json', program], ['witness.gz', witness]]),
+    { scheme: 'ultra_honk', version: '5.0.0' });
+  check(r.status === 200 && r.headers['x-prover-version'] === '5.0.0', 'the bundle proves in the sandbox', r.body);
+  if (r.status === 200) {
+    const out = `${root}/bout`;
+    mkdirSync(out);
+    writeFileSync(`${out}/proof`, Buffer.from(r.body.proof, 'base64').subarray(4));
+    writeFileSync(`${out}/vk`, Buffer.from(r.body.vk || '', 'base64'));
+    writeFileSync(`${out}/public_inputs`, Buffer.from(r.body.publicInputs || '', 'base64'));
+    const v = spawnSync(BB, ['verify', '-p', `${out}/proof`, '-k', `${out}/vk`, '-i', `${out}/public_inputs`,
+      '-c', crs], { encoding: 'utf8' });
+    check(v.status === 0, 'bb verify accepts the bundle\'s proof', v.stderr + v.stdout);
+  }
+} finally {
+  await bsrv.stop();
 }
 cleanup(root);
 process.exit(summary());
