@@ -25,6 +25,7 @@ command -v jq >/dev/null || skip "jq is not installed"
 for b in "$TEEREXD" "$CLI"; do [ -x "$b" ] || skip "$b not built"; done
 
 W=$(mktemp -d /tmp/teerex-rolling.XXXXXX)
+chmod 755 "$W" # the fake prover here runs sandboxed, as uid 65534
 PIDS=()
 LOOPS=()
 declare -a PROVER_PID
