@@ -89,7 +89,7 @@ try {
 }
 
 // ---- D: a grace shorter than the work ----
-mode('sleep:5');
+mode(`sleep:${5 * SLOW}`);
 srv = await startServer({ ...base, PROVE_CONCURRENCY: '1', SHUTDOWN_GRACE: '500ms' });
 try {
   const ps = [0, 1].map((i) => prove(srv.url, Buffer.from(`cut ${i}`)));
@@ -110,14 +110,14 @@ try {
 }
 
 // ---- E: PROVE_TIMEOUT from arrival ----
-mode('sleep:5');
+mode(`sleep:${5 * SLOW}`);
 srv = await startServer({ ...base, PROVE_TIMEOUT: `${1000 * SLOW}ms` });
 try {
   const t0 = Date.now();
   const r = await prove(srv.url, Buffer.from('slow'));
   const ms = Date.now() - t0;
   check(r.status === 500 && /timeout/.test(r.body?.detail ?? ''), 'past PROVE_TIMEOUT: 500 with the reason', r);
-  check(ms < 3000 * SLOW, `answered in ${ms} ms, not after the prover's 5 s`);
+  check(ms < 3000 * SLOW, `answered in ${ms} ms, not after the prover's ${5 * SLOW} s`);
 } finally {
   await srv.stop();
 }
