@@ -16,8 +16,8 @@
 
 struct slot {
     int fd; /* -1: free */
-    uint64_t deadline_ms;
-    uint64_t left; /* bytes still to discard */
+    uint64_t start_ms, last_ms;
+    uint64_t discarded;
 };
 
 struct lingering {
@@ -25,6 +25,7 @@ struct lingering {
     int epfd, wake;
     pthread_t thread;
     atomic_bool stop;
+    struct lingering_limits lim;
     struct slot slots[LINGERING_MAX_FDS];
 };
 
@@ -44,16 +45,18 @@ static void drop(struct lingering *l, struct slot *s)
 }
 
 /* Reads what is there; false when the slot is done (EOF, error, budget). */
-static bool drain(struct slot *s)
+static bool drain(const struct lingering *l, struct slot *s, uint64_t now)
 {
     static _Thread_local char sink[64 * 1024];
     for (;;) {
-        size_t want = s->left < sizeof(sink) ? (size_t)s->left : sizeof(sink);
+        uint64_t left = l->lim.max_bytes - s->discarded;
+        size_t want = left < sizeof(sink) ? (size_t)left : sizeof(sink);
         if (want == 0)
             return false;
         ssize_t k = recv(s->fd, sink, want, MSG_DONTWAIT);
         if (k > 0) {
-            s->left -= (uint64_t)k;
+            s->discarded += (uint64_t)k;
+            s->last_ms = now;
             continue;
         }
         if (k < 0 && errno == EINTR)
@@ -62,12 +65,24 @@ static bool drain(struct slot *s)
     }
 }
 
+/* The client sends slower than a request body must (server.c's rule). */
+static bool too_slow(const struct lingering *l, const struct slot *s, uint64_t now)
+{
+    if (l->lim.min_rate == 0)
+        return now - s->last_ms > l->lim.idle_ms;
+    uint64_t allowed = l->lim.grace_ms + s->discarded * 1000 / l->lim.min_rate;
+    if (allowed < LINGERING_MIN_MS)
+        allowed = LINGERING_MIN_MS;
+    return now - s->start_ms > allowed;
+}
+
 static void *lingering_main(void *arg)
 {
     struct lingering *l = arg;
     while (!atomic_load(&l->stop)) {
         struct epoll_event ev[64];
         int n = epoll_wait(l->epfd, ev, 64, 100);
+        uint64_t now = now_ms();
         pthread_mutex_lock(&l->mu);
         for (int i = 0; i < n; i++) {
             struct slot *s = ev[i].data.ptr;
@@ -77,12 +92,11 @@ static void *lingering_main(void *arg)
                 (void)r;
                 continue;
             }
-            if (s->fd >= 0 && !drain(s))
+            if (s->fd >= 0 && !drain(l, s, now))
                 drop(l, s);
         }
-        uint64_t now = now_ms();
         for (size_t i = 0; i < LINGERING_MAX_FDS; i++) {
-            if (l->slots[i].fd >= 0 && now >= l->slots[i].deadline_ms)
+            if (l->slots[i].fd >= 0 && too_slow(l, &l->slots[i], now))
                 drop(l, &l->slots[i]);
         }
         pthread_mutex_unlock(&l->mu);
@@ -90,12 +104,14 @@ static void *lingering_main(void *arg)
     return NULL;
 }
 
-tr_result lingering_start(struct lingering **out)
+tr_result lingering_start(const struct lingering_limits *lim, struct lingering **out)
 {
     TR_ENSURE_REF(out);
+    TR_ENSURE_REF(lim);
     *out = NULL;
     struct lingering *l = calloc(1, sizeof(*l));
     TR_ENSURE(l != NULL, TR_ERR_NOMEM);
+    l->lim = *lim;
     for (size_t i = 0; i < LINGERING_MAX_FDS; i++)
         l->slots[i].fd = -1;
     pthread_mutex_init(&l->mu, NULL);
@@ -116,7 +132,7 @@ tr_result lingering_start(struct lingering **out)
     return TR_SUCCESS;
 }
 
-void lingering_add(struct lingering *l, int fd, uint64_t max_bytes)
+void lingering_add(struct lingering *l, int fd)
 {
     if (l == NULL || fd < 0 || atomic_load(&l->stop)) {
         if (fd >= 0)
@@ -133,7 +149,8 @@ void lingering_add(struct lingering *l, int fd, uint64_t max_bytes)
             s = &l->slots[i];
     }
     if (s != NULL) {
-        *s = (struct slot){.fd = fd, .deadline_ms = now_ms() + LINGERING_MAX_MS, .left = max_bytes};
+        uint64_t now = now_ms();
+        *s = (struct slot){.fd = fd, .start_ms = now, .last_ms = now, .discarded = 0};
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = s};
         if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             s->fd = -1;

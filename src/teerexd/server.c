@@ -126,7 +126,7 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_conte
          * descriptor next. A duplicate keeps the socket open while the
          * client's remaining bytes are discarded (lingering.h). */
         if (k->linger && k->fd >= 0)
-            lingering_add(s->linger, dup(k->fd), s->cfg.max_body_bytes);
+            lingering_add(s->linger, dup(k->fd));
         free(k);
         *socket_context = NULL;
     }
@@ -563,7 +563,13 @@ static struct MHD_Daemon *start_daemon(struct server *s, MHD_AccessHandlerCallba
 tr_result server_start(struct server *s)
 {
     pthread_mutex_init(&s->conns_mu, NULL);
-    TR_GUARD(lingering_start(&s->linger));
+    /* An answered client may still send what it meant to: bodies over the
+     * limit by a wide margin, at the pace any body must keep. */
+    struct lingering_limits lim = {.max_bytes = 4 * s->cfg.max_body_bytes,
+                                   .grace_ms = s->cfg.body_timeout_ms,
+                                   .min_rate = s->cfg.body_min_rate,
+                                   .idle_ms = s->cfg.idle_timeout_s * 1000};
+    TR_GUARD(lingering_start(&lim, &s->linger));
     s->pub = start_daemon(s, handle_public);
     TR_ENSURE(s->pub != NULL, TR_ERR_SYS);
     if (s->cfg.admin_listen[0]) {

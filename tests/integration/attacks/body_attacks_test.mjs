@@ -26,7 +26,7 @@ const postProve = (url, body, { method = 'POST', headers = {} } = {}) =>
 
 // ---- 1. JSON amplification: peak growth <= 3N for any body of N bytes ----
 {
-  const srv = await startServer(base);
+  const srv = await startServer({ ...base, HTTP_HEADER_TIMEOUT: '120s' });
   try {
     const pid = srv.proc.pid;
     const N = 24 * MiB;
@@ -148,8 +148,11 @@ const postProve = (url, body, { method = 'POST', headers = {} } = {}) =>
 }
 
 // ---- 7. The 413 reaches node's fetch (the SDK's client) every time ----
+// (HTTP_HEADER_TIMEOUT also ends idle keep-alive connections: encrypting
+// 40 MiB on a loaded machine may take longer than its 10 s default, and a POST
+// written into a connection the server just closed fails in any server.)
 {
-  const srv = await startServer(base);
+  const srv = await startServer({ ...base, HTTP_HEADER_TIMEOUT: '120s' });
   try {
     const input = Buffer.alloc(40 * MiB, 7); // base64 of its ciphertext: ~53 MiB > 50 MiB
     const seen = [];

@@ -120,9 +120,10 @@ PIDS+=("$ECHO")
 for _ in $(seq 100); do grep -q ready "$WORK/echo18.log" && break; sleep 0.05; done
 start_proxy c 4004 4005 --target vsock:auto:5000 --vsock-over-tcp --enclave-name echo \
   --proxy-protocol off --connect-timeout 5s
-node "$HERE/sockets.mjs" rtt 127.0.0.1 4004 5000 > "$WORK/rtt.json" &
+node "$HERE/sockets.mjs" rtt 127.0.0.1 4004 6000 "$WORK/rtt.ready" > "$WORK/rtt.json" &
 RTT=$!
-sleep 0.8
+for _ in $(seq 200); do [ -f "$WORK/rtt.ready" ] && break; sleep 0.05; done
+[ -f "$WORK/rtt.ready" ] || fail "C: no echo through the proxy"
 touch "$WORK/slow"
 kill -USR2 "$ECHO" # stops accepting; the open connection stays
 # A new client: its connect is refused, so the CID is looked up again (3 s).

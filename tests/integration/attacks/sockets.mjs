@@ -4,9 +4,11 @@
 //     side (half-open, as a hostile client would); reports how many connected,
 //     how many the far side ended (FIN or reset) and when (ms after the start),
 //     after MAX_MS (until then every socket stays open on this side)
-//   node sockets.mjs rtt HOST PORT DURATION_MS
-//     one connection to an echo target; a small message every 100 ms; reports
-//     the slowest round trip (the relay loop must never stall)
+//   node sockets.mjs rtt HOST PORT DURATION_MS READY_FILE
+//     one connection to an echo target; a small message every 100 ms; writes
+//     READY_FILE after the first echo, and reports the slowest round trip
+//     after it (the relay loop must never stall)
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 
 const [mode, host, portS, ...rest] = process.argv.slice(2);
@@ -42,26 +44,29 @@ if (mode === 'hold') {
   }
   setTimeout(report, maxMs);
 } else if (mode === 'rtt') {
-  const duration = Number(rest[0]);
+  const [duration, ready] = [Number(rest[0]), rest[1]];
   const s = net.connect({ host, port });
   let worst = 0, count = 0, sentAt = 0, pending = false, failed = null;
   s.on('data', () => {
     if (!pending) return;
     pending = false;
-    worst = Math.max(worst, Date.now() - sentAt);
-    count++;
+    if (count++ === 0) writeFileSync(ready, 'ready'); // the first echo (connect, lookup) is not timed
+    else worst = Math.max(worst, Date.now() - sentAt);
   });
   s.on('error', (e) => { failed = e.message; });
   s.on('connect', () => {
     const t = setInterval(() => {
-      if (pending) { worst = Math.max(worst, Date.now() - sentAt); return; }
+      if (pending) {
+        if (count > 0) worst = Math.max(worst, Date.now() - sentAt);
+        return;
+      }
       pending = true;
       sentAt = Date.now();
       s.write('ping');
     }, 100);
     setTimeout(() => {
       clearInterval(t);
-      if (pending) worst = Math.max(worst, Date.now() - sentAt);
+      if (pending && count > 0) worst = Math.max(worst, Date.now() - sentAt);
       console.log(JSON.stringify({ count, worstMs: worst, failed }));
       s.destroy();
       process.exit(0);
