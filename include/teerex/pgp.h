@@ -35,13 +35,53 @@ struct tr_slice pgp_key_public_binary(const struct pgp_key *key);
 
 struct pgp_decrypt_opts {
     size_t max_plaintext; /* cap on literal data after decompression; 0 = TR_MAX_PLAINTEXT */
+    /* pgp_stream only: an upper bound on the binary message's length when
+     * known (3/4 of a base64 body's length), 0 when not. The output buffer
+     * is then sized in one step from the literal packet's length, never
+     * beyond this bound, so a message cannot make it grow past its size. */
+    size_t message_bound;
 };
 
 /* Decrypts a binary OpenPGP message (PKESK v3/v6 to our subkey, SEIPD v1/v2,
  * optionally compressed literal data). Appends the literal data body to out
- * (use a secret tr_buf); on any failure nothing is appended. */
+ * (a secret tr_buf); on any failure nothing is appended. It is
+ * pgp_stream_new + one pgp_stream_update + pgp_stream_final. */
 TR_RESULT pgp_decrypt(const struct pgp_key *key, const uint8_t *msg, size_t msg_len,
                       const struct pgp_decrypt_opts *opts, struct tr_buf *out);
+
+/* Incremental decryption of one message that arrives in pieces (a /prove
+ * body read from the network): its binary octets, or the base64 text of
+ * them, fed in order in pieces of any size. The literal data is decrypted
+ * straight into out (a secret tr_buf: locked memory), after what out held;
+ * besides it the stream keeps only the PKESK packets, fewer than 48 octets
+ * of ciphertext and a 16 KiB base64 window, so the plaintext exists once
+ * and the work left when the last piece arrives is one chunk and the tags.
+ *
+ * Authentication: what out receives is unauthenticated until
+ * pgp_stream_final succeeds (SEIPD v2: every chunk tag and the final tag;
+ * v1: the MDC); only then is *out_plain, the literal data inside out,
+ * valid to use (to start the prover with). On any failure everything
+ * appended to out is wiped and dropped.
+ *
+ * Errors are those of pgp_decrypt for the whole message, whatever the
+ * pieces: pgp_stream_update fails at once on a broken packet structure;
+ * failures the rest of the message could still outrank (session key,
+ * decryption, the decrypted message's grammar) come from pgp_stream_final.
+ * After a failure the stream only answers that failure. */
+struct pgp_stream;
+TR_RESULT pgp_stream_new(const struct pgp_key *key, const struct pgp_decrypt_opts *opts,
+                         struct tr_buf *out, struct pgp_stream **out_stream);
+/* Binary message octets. */
+TR_RESULT pgp_stream_update(struct pgp_stream *s, const uint8_t *p, size_t n);
+/* Base64 text of the message: strict as tr_b64_decode (TR_ERR_BAD_BASE64;
+ * no whitespace). One stream takes either text or binary (TR_ERR_USAGE). */
+TR_RESULT pgp_stream_update_b64(struct pgp_stream *s, const char *text, size_t n);
+/* The message ended: the final checks, then *out_plain is the literal data
+ * (a slice of out, valid while out is unchanged). Called once. */
+TR_RESULT pgp_stream_final(struct pgp_stream *s, struct tr_slice *out_plain);
+/* Frees the stream (NULL is fine); unless pgp_stream_final succeeded, what
+ * it appended to out is wiped and dropped. The key must outlive it. */
+void pgp_stream_free(struct pgp_stream *s);
 
 /* Decodes one ASCII-armored block ("-----BEGIN PGP <anything>-----", optional
  * headers, base64, optional "=" CRC-24 which is checked) into binary,

@@ -60,10 +60,13 @@ tr_result tr_buf_reserve(struct tr_buf *b, size_t extra)
     size_t need = b->len + extra;
     if (need + 1 <= b->cap)
         return TR_SUCCESS;
-    /* +1 keeps room for a NUL terminator after text. */
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need + 1)
-        cap = cap > SIZE_MAX / 2 ? need + 1 : cap * 2;
+    /* +1 keeps room for a NUL terminator after text. Growth at least
+     * doubles (appends stay amortised O(1)), but a reservation of a known
+     * size gets that size, not the next power of two: a 16 MiB plaintext
+     * reserved at once takes 16 MiB of locked memory, not 32. */
+    size_t cap = b->cap == 0 ? 64 : b->cap > SIZE_MAX / 2 ? SIZE_MAX : b->cap * 2;
+    if (cap < need + 1)
+        cap = need + 1;
     if (cap > b->max + 1)
         cap = b->max + 1;
     uint8_t *p;

@@ -79,6 +79,24 @@ struct pgp_packet {
  * there; otherwise body borrows the input. */
 TR_RESULT pgp_packet_read(struct tr_reader *r, struct tr_buf *scratch, struct pgp_packet *out);
 
+/* A packet header decoded from the octets at hand: the one place the header
+ * rules live (pgp_packet_read_segs and the streaming framer both use it). */
+struct pgp_header {
+    uint8_t tag;
+    uint8_t size;      /* octets of the header; 0 when more octets are needed */
+    int partial;       /* the first length is a partial length (>= 512) */
+    int indeterminate; /* old format, length type 3: the body runs to the end */
+    size_t len;        /* first (or only) piece length */
+};
+TR_RESULT pgp_header_decode(const uint8_t *p, size_t n, struct pgp_header *out);
+/* A new-format length (RFC 9580 4.2.1); *size 0 when more octets are needed. */
+void pgp_length_decode(const uint8_t *p, size_t n, size_t *len, int *partial, size_t *size);
+
+/* Streamed bodies come in pieces of 512 octets or more in practice
+ * (openpgp.js, GnuPG); later pieces may legally be tiny, so their number per
+ * packet is capped (TOO_MANY_PACKETS) to bound the piece list. */
+#define PGP_MAX_PIECES ((size_t)1 << 18)
+
 /* A packet body as the pieces it was sent in (one piece unless partial
  * lengths were used), borrowed from the input: lets large streamed bodies be
  * decrypted or copied once, without assembling them first. */
@@ -106,6 +124,47 @@ TR_RESULT pgp_mpi_read(struct tr_reader *r, struct tr_slice *out);
 TR_RESULT pgp_mpi_write(struct tr_buf *out, const uint8_t *p, size_t n);
 /* A Curve25519 point as MPI: 0x40 || 32 octets (263 bits). */
 TR_RESULT pgp_point_read(struct tr_reader *r, uint8_t out[PGP_X25519_LEN]);
+
+/* ---- pgp_frame.c: packet framing as the octets arrive ---- */
+/* Tracks where headers, partial lengths and bodies are in a stream fed in
+ * pieces of any size, with exactly the errors of pgp_packet_read_segs (a
+ * body's octets are the caller's: it asks how many are at hand). */
+struct pgp_framer {
+    uint8_t hdr[6];
+    uint8_t hdr_n;     /* octets of a header or partial length held */
+    uint8_t tag;       /* the packet being read */
+    uint8_t in_packet; /* a header was read and the packet has not ended */
+    uint8_t in_body;   /* inside a piece's body (else: a header or length is next) */
+    uint8_t more;      /* the current piece is partial: a length follows it */
+    uint8_t to_end;    /* indeterminate length: the body runs to the end */
+    size_t left;       /* body octets left in the current piece */
+    size_t pieces;     /* pieces of the packet completed */
+};
+enum { PGP_FRAME_START = 1, PGP_FRAME_END = 2 };
+void pgp_framer_init(struct pgp_framer *f);
+/* Between packets: the next octet begins a new one. */
+static inline int pgp_framer_idle(const struct pgp_framer *f)
+{
+    return !f->in_packet && f->hdr_n == 0;
+}
+/* How many of the next n octets belong to the current piece's body. */
+static inline size_t pgp_framer_body(const struct pgp_framer *f, size_t n)
+{
+    if (!f->in_body)
+        return 0;
+    return f->to_end || n < f->left ? n : f->left;
+}
+/* Reads header or partial-length octets at the front of p (not in a body):
+ * *used octets were consumed; *ev gets PGP_FRAME_START when a header was
+ * completed (f->tag is the packet's) and PGP_FRAME_END when the packet
+ * ended with it (an empty body). */
+TR_RESULT pgp_framer_head(struct pgp_framer *f, const uint8_t *p, size_t n, size_t *used, int *ev);
+/* The caller took k body octets (k <= pgp_framer_body). *ev gets
+ * PGP_FRAME_END when that ended the packet. */
+TR_RESULT pgp_framer_took(struct pgp_framer *f, size_t k, int *ev);
+/* The stream ended: TRUNCATED inside a packet, except that an
+ * indeterminate body ends here (*ev = PGP_FRAME_END). */
+TR_RESULT pgp_framer_end(struct pgp_framer *f, int *ev);
 
 /* ---- pgp_armor.c ---- */
 uint32_t pgp_crc24(const uint8_t *p, size_t n);
@@ -195,19 +254,114 @@ TR_RESULT pgp_pkesk_decrypt(struct tr_slice body, EVP_PKEY *x25519, const struct
 TR_RESULT pgp_pkesk_write_v6(const struct pgp_ecdh_pub *recipient, const uint8_t *sk, size_t sk_len,
                              struct tr_buf *out);
 
-/* ---- pgp_seipd.c ---- */
+/* ---- pgp_seipd.c: SEIPD v2 keys and nonces, encryption ---- */
 /* Returns the SEIPD version (1 or 2) of a body without decrypting. */
 TR_RESULT pgp_seipd_version(struct tr_slice body, uint8_t *out_version);
-/* Decrypts and authenticates the whole body into out (an empty secret
- * buffer); out_data is the decrypted packet sequence inside it. On failure
- * out is wiped and left empty. */
-TR_RESULT pgp_seipd_decrypt_segs(const struct pgp_segs *body, const struct pgp_session_key *sk,
-                                 struct tr_buf *out, struct tr_slice *out_data);
+/* Per-message AEAD state of SEIPD v2 (RFC 9580 5.13.2). */
+struct pgp_v2 {
+    EVP_CIPHER_CTX *c;
+    uint8_t ad[5 + 8]; /* tag, version, cipher, aead, chunk octet [, total length] */
+    uint8_t key_iv[32 + 16];
+    size_t key_len, nonce_len;
+    size_t chunk;
+};
+/* Checks the header fields (UNSUPPORTED_CIPHER, UNSUPPORTED_AEAD,
+ * BAD_CHUNK_SIZE, BAD_SESSION_KEY) and derives key and IV with HKDF. */
+TR_RESULT pgp_v2_setup(struct pgp_v2 *v, int enc, uint8_t sym, uint8_t aead, uint8_t co,
+                       const uint8_t salt[PGP_V2_SALT_LEN], const uint8_t *sk, size_t sk_len);
+void pgp_v2_free(struct pgp_v2 *v);
+/* Nonce of chunk `index` (and of the final tag: index = number of chunks). */
+void pgp_v2_nonce(const struct pgp_v2 *v, uint64_t index, uint8_t nonce[16]);
+/* The final tag's associated data ends with the plaintext length. */
+void pgp_v2_set_total(struct pgp_v2 *v, uint64_t total);
+/* Decrypts and authenticates a whole body (the version octet first) with
+ * every decrypted octet appended to out (an empty secret buffer); out_data
+ * is the decrypted packet sequence inside it (v1: without prefix and MDC).
+ * On failure out is wiped and left empty. */
 TR_RESULT pgp_seipd_decrypt(struct tr_slice body, const struct pgp_session_key *sk,
                             struct tr_buf *out, struct tr_slice *out_data);
 /* Appends a whole SEIPD v2 packet (AES-256-OCB) holding `inner`. */
 TR_RESULT pgp_seipd_encrypt_v2(const uint8_t *sk, size_t sk_len, uint8_t chunk_octet,
                                struct tr_slice inner, struct tr_buf *out);
+
+/* ---- pgp_plain.c: the decrypted packet sequence, as it is decrypted ---- */
+/* Walks the plaintext with the grammar of pgp_inner_literal (depth 0) while
+ * the decryptor produces it: the literal data body is placed straight at its
+ * final place in out (no intermediate buffer), skipped packets cost nothing,
+ * a compressed packet's body is collected and inflated by pgp_inner_literal
+ * at the end. Errors are held until pgp_plain_final: the plaintext is not
+ * authenticated while it is walked. raw: no grammar, every octet appended. */
+struct pgp_plain {
+    struct tr_buf *out;
+    size_t start; /* out->len on entry */
+    size_t max;   /* literal data cap */
+    size_t bound; /* plaintext octets can be no more (0: unknown): sizes out */
+    int raw;
+    struct pgp_framer f;
+    size_t packets;
+    int found;           /* a literal data packet ended */
+    int mode;            /* what the current packet's body is (pgp_plain.c) */
+    int32_t end_err;     /* raised when the current packet ends */
+    uint8_t lit_head[2]; /* format, file name length */
+    size_t lit_seen;     /* header octets seen */
+    size_t lit_total;    /* body octets (written or not) */
+    int32_t lit_err;     /* out could not take the body: raised at the packet's end */
+    struct tr_buf comp;  /* a compressed packet's body (secret) */
+    int comp_done;       /* that packet ended: nothing may follow */
+    size_t comp_packets; /* packets before it */
+    int trailing;        /* octets followed it */
+    tr_result err;       /* the first failure */
+};
+void pgp_plain_init(struct pgp_plain *pl, struct tr_buf *out, size_t max_plaintext, size_t bound,
+                    int raw);
+/* Where the next plaintext octets may be decrypted straight to: returns the
+ * place in out and *room octets (0: use pgp_plain_put). */
+uint8_t *pgp_plain_direct(struct pgp_plain *pl, size_t want, size_t *room);
+/* n octets were written at the place pgp_plain_direct gave. */
+void pgp_plain_wrote(struct pgp_plain *pl, size_t n);
+/* Plaintext octets from elsewhere (copied where they belong). */
+void pgp_plain_put(struct pgp_plain *pl, const uint8_t *p, size_t n);
+/* How many octets pgp_plain_put may take before the routing can change. */
+size_t pgp_plain_run(const struct pgp_plain *pl);
+/* The plaintext ended and is authenticated: the rest of the grammar (and
+ * inflation). On success the literal body is out[start, out->len). */
+TR_RESULT pgp_plain_final(struct pgp_plain *pl);
+/* Wipes and drops what was appended to out. */
+void pgp_plain_abort(struct pgp_plain *pl);
+void pgp_plain_free(struct pgp_plain *pl);
+
+/* ---- pgp_seipd_open.c: SEIPD v1/v2 decryption as the body arrives ---- */
+/* The body after its version octet is fed in pieces; plaintext goes to a
+ * pgp_plain. v2 chunks are opened as soon as they are complete; the last
+ * 32 octets (a chunk tag and the final tag, v2) or 22 (the MDC packet, v1)
+ * are held back until the end. */
+struct pgp_seipd_dec {
+    struct pgp_plain *plain;
+    uint8_t version;
+    int ready; /* v2: header read, keys derived */
+    struct pgp_session_key sk;
+    EVP_CIPHER_CTX *c; /* v1 */
+    EVP_MD_CTX *mdc;   /* v1: SHA-1 of the plaintext */
+    struct pgp_v2 v2;
+    uint8_t hdr[3 + PGP_V2_SALT_LEN];
+    size_t hdr_n;
+    uint64_t index;     /* v2: chunks opened */
+    size_t chunk_pos;   /* v2: octets of the current chunk decrypted */
+    uint64_t total;     /* v2: plaintext octets of the opened chunks */
+    size_t prefix_left; /* v1: random prefix octets still to come */
+    size_t body;        /* octets fed (after the version octet) */
+    uint8_t hold[64];
+    size_t hold_n;
+    uint8_t scratch[4096];
+};
+/* sk must be the session key of a PKESK of the matching version. */
+TR_RESULT pgp_seipd_dec_begin(struct pgp_seipd_dec *d, uint8_t version,
+                              const struct pgp_session_key *sk, struct pgp_plain *plain);
+TR_RESULT pgp_seipd_dec_update(struct pgp_seipd_dec *d, const uint8_t *p, size_t n);
+/* The body ended: the held octets, the last chunk and the final tag (v2) or
+ * the MDC (v1). The plaintext is authentic only when this succeeds. */
+TR_RESULT pgp_seipd_dec_final(struct pgp_seipd_dec *d);
+void pgp_seipd_dec_free(struct pgp_seipd_dec *d);
 
 /* ---- pgp_literal.c / pgp_compress.c: the decrypted message ---- */
 struct pgp_inner {

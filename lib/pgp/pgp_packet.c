@@ -21,26 +21,73 @@ static int may_be_partial(uint8_t tag)
            tag == PGP_TAG_SEIPD || tag == PGP_TAG_AEAD_LIBREPGP;
 }
 
-/* One new-format length. *partial is set when it is a partial length. */
-static tr_result read_new_length(struct tr_reader *r, size_t *len, int *partial)
+void pgp_length_decode(const uint8_t *p, size_t n, size_t *len, int *partial, size_t *size)
 {
-    uint8_t b0, b1;
     *partial = 0;
     *len = 0;
-    TR_GUARD(tr_read_u8(r, &b0));
+    *size = 0;
+    if (n < 1)
+        return;
+    uint8_t b0 = p[0];
     if (b0 < 192) {
         *len = b0;
+        *size = 1;
     } else if (b0 < 224) {
-        TR_GUARD(tr_read_u8(r, &b1));
-        *len = ((size_t)(b0 - 192) << 8) + b1 + 192;
+        if (n < 2)
+            return;
+        *len = ((size_t)(b0 - 192) << 8) + p[1] + 192;
+        *size = 2;
     } else if (b0 == 255) {
-        uint32_t v;
-        TR_GUARD(tr_read_be32(r, &v));
-        *len = v;
+        if (n < 5)
+            return;
+        *len = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
+        *size = 5;
     } else {
         *len = (size_t)1 << (b0 & 0x1F);
         *partial = 1;
+        *size = 1;
     }
+}
+
+tr_result pgp_header_decode(const uint8_t *p, size_t n, struct pgp_header *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (n < 1)
+        return TR_SUCCESS;
+    uint8_t h = p[0], tag;
+    TR_ENSURE(h & 0x80, TR_ERR_PGP_BAD_HEADER);
+    size_t len = 0, size = 0;
+    int partial = 0, indeterminate = 0;
+    if (h & 0x40) {
+        tag = h & 0x3F;
+        pgp_length_decode(p + 1, n - 1, &len, &partial, &size);
+        if (size == 0)
+            return TR_SUCCESS;
+        if (partial) {
+            TR_ENSURE(may_be_partial(tag), TR_ERR_PGP_BAD_PARTIAL);
+            /* RFC 9580 4.2.1.4: the first partial length is at least 512. */
+            TR_ENSURE(len >= 512, TR_ERR_PGP_BAD_PARTIAL);
+        }
+    } else {
+        tag = (h >> 2) & 0x0F;
+        static const uint8_t octets[4] = {1, 2, 4, 0};
+        size = octets[h & 3];
+        if (size == 0) {
+            /* Indeterminate length: the packet runs to the end of the input. */
+            TR_ENSURE(may_be_partial(tag), TR_ERR_PGP_BAD_HEADER);
+            indeterminate = 1;
+        } else if (n - 1 < size) {
+            return TR_SUCCESS;
+        }
+        for (size_t i = 0; i < size; i++)
+            len = len << 8 | p[1 + i];
+    }
+    TR_ENSURE(tag != 0, TR_ERR_PGP_BAD_HEADER);
+    out->tag = tag;
+    out->size = (uint8_t)(1 + size);
+    out->partial = partial;
+    out->indeterminate = indeterminate;
+    out->len = len;
     return TR_SUCCESS;
 }
 
@@ -50,14 +97,9 @@ void pgp_segs_free(struct pgp_segs *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* Streamed bodies come in pieces of 512 octets or more in practice
- * (openpgp.js, GnuPG); later pieces may legally be tiny, so their number is
- * capped to bound the piece list (16 octets per piece). */
-#define MAX_SEGMENTS ((size_t)1 << 18)
-
 static tr_result segs_push(struct pgp_segs *s, struct tr_slice part)
 {
-    TR_ENSURE(s->n < MAX_SEGMENTS, TR_ERR_PGP_TOO_MANY_PACKETS);
+    TR_ENSURE(s->n < PGP_MAX_PIECES, TR_ERR_PGP_TOO_MANY_PACKETS);
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
         struct tr_slice *v = realloc(s->v, cap * sizeof(*v));
@@ -75,57 +117,24 @@ tr_result pgp_packet_read_segs(struct tr_reader *r, struct pgp_segs *segs, uint8
     segs->n = 0;
     segs->total = 0;
     *out_tag = 0;
-    uint8_t h, tag;
-    TR_GUARD(tr_read_u8(r, &h));
-    TR_ENSURE(h & 0x80, TR_ERR_PGP_BAD_HEADER);
-    size_t len = 0;
-    int partial = 0;
-    if (h & 0x40) {
-        tag = h & 0x3F;
-        TR_GUARD(read_new_length(r, &len, &partial));
-        if (partial) {
-            TR_ENSURE(may_be_partial(tag), TR_ERR_PGP_BAD_PARTIAL);
-            /* RFC 9580 4.2.1.4: the first partial length is at least 512. */
-            TR_ENSURE(len >= 512, TR_ERR_PGP_BAD_PARTIAL);
-        }
-    } else {
-        tag = (h >> 2) & 0x0F;
-        switch (h & 3) {
-        case 0: {
-            uint8_t v;
-            TR_GUARD(tr_read_u8(r, &v));
-            len = v;
-            break;
-        }
-        case 1: {
-            uint16_t v;
-            TR_GUARD(tr_read_be16(r, &v));
-            len = v;
-            break;
-        }
-        case 2: {
-            uint32_t v;
-            TR_GUARD(tr_read_be32(r, &v));
-            len = v;
-            break;
-        }
-        default:
-            /* Indeterminate length: the packet runs to the end of the input. */
-            TR_ENSURE(may_be_partial(tag), TR_ERR_PGP_BAD_HEADER);
-            len = tr_reader_remaining(r);
-            break;
-        }
-    }
-    TR_ENSURE(tag != 0, TR_ERR_PGP_BAD_HEADER);
+    struct pgp_header h;
+    TR_GUARD(pgp_header_decode(tr_reader_cursor(r), tr_reader_remaining(r), &h));
+    TR_ENSURE(h.size > 0, TR_ERR_TRUNCATED);
+    TR_GUARD(tr_read_skip(r, h.size));
+    size_t len = h.indeterminate ? tr_reader_remaining(r) : h.len;
+    int partial = h.partial;
     for (;;) {
         struct tr_slice part;
         TR_GUARD(tr_read_slice(r, len, &part));
         TR_GUARD(segs_push(segs, part));
         if (!partial)
             break;
-        TR_GUARD(read_new_length(r, &len, &partial));
+        size_t size;
+        pgp_length_decode(tr_reader_cursor(r), tr_reader_remaining(r), &len, &partial, &size);
+        TR_ENSURE(size > 0, TR_ERR_TRUNCATED);
+        TR_GUARD(tr_read_skip(r, size));
     }
-    *out_tag = tag;
+    *out_tag = h.tag;
     return TR_SUCCESS;
 }
 

@@ -40,6 +40,65 @@ static void test_base64(void)
     tr_buf_free(&dec);
 }
 
+/* The streaming decoder over every split of a text into two or three
+ * pieces gives what the one-shot decoder gives. */
+static void stream_all_splits(const char *text, int ok, const char *want, size_t want_len)
+{
+    size_t n = strlen(text);
+    uint8_t dec[64];
+    int mismatches = 0;
+    for (size_t a = 0; a <= n; a++)
+        for (size_t b = a; b <= n; b++) {
+            struct tr_b64_stream st;
+            tr_b64_stream_init(&st);
+            size_t got = 0, w = 0;
+            size_t cut[4] = {0, a, b, n};
+            tr_result r = TR_SUCCESS;
+            for (int i = 0; i < 3 && tr_ok(r); i++) {
+                r = tr_b64_stream_update(&st, text + cut[i], cut[i + 1] - cut[i], dec + got, &w);
+                got += w;
+            }
+            if (tr_ok(r))
+                r = tr_b64_stream_final(&st);
+            if (tr_ok(r) != ok || (ok && (got != want_len || memcmp(dec, want, got) != 0)))
+                mismatches++;
+            if (!ok && !tr_ok(r) && r.err != TR_ERR_BAD_BASE64)
+                mismatches++;
+        }
+    TH_REPORT(mismatches == 0, "stream \"%s\": %d splits disagree", text, mismatches);
+}
+
+static void test_base64_stream(void)
+{
+    stream_all_splits("", 1, "", 0);
+    stream_all_splits("aGVsbG8=", 1, "hello", 5);
+    stream_all_splits("aGk=", 1, "hi", 2);
+    stream_all_splits("aA==", 1, "h", 1);
+    stream_all_splits("aGVsbG8gd29ybGQh", 1, "hello world!", 12);
+    stream_all_splits("+/+/", 1, "\xfb\xff\xbf", 3);
+    const char *bad[] = {"aGVsbG8", "aGV sbG8",  "a=Vs", "aGV\n",         "aGk=aGk=",
+                         "aGk=a",   "a===",      "====", "aG=k",          "aGVsbG8=A",
+                         "-_-_",    "aGVsbG8==", "=aGk", "aGVsb\xc3\xa9="};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct tr_buf b;
+        tr_buf_init(&b, 0);
+        EXPECT_ERR(tr_b64_decode(bad[i], strlen(bad[i]), &b), TR_ERR_BAD_BASE64);
+        EXPECT_EQ(b.len, 0);
+        tr_buf_free(&b);
+        stream_all_splits(bad[i], 0, NULL, 0);
+    }
+    /* Non-zero bits under the padding are ignored, as OpenSSL did. */
+    stream_all_splits("aB==", 1, "h", 1);
+    /* After a failure nothing else is decoded; a padded quad ends the text. */
+    struct tr_b64_stream st;
+    uint8_t out[16];
+    size_t w;
+    tr_b64_stream_init(&st);
+    EXPECT_OK(tr_b64_stream_update(&st, "aGk=", 4, out, &w));
+    EXPECT_EQ(w, 2);
+    EXPECT_ERR(tr_b64_stream_update(&st, "a", 1, out, &w), TR_ERR_BAD_BASE64);
+}
+
 static void test_hex(void)
 {
     struct tr_buf b;
@@ -90,6 +149,7 @@ static void test_numbers(void)
 int main(void)
 {
     RUN_TEST(test_base64);
+    RUN_TEST(test_base64_stream);
     RUN_TEST(test_hex);
     RUN_TEST(test_numbers);
     return TEST_SUMMARY();
