@@ -80,6 +80,9 @@ struct attest_expect {
     bool only_extra_root;       /* trust extra_root_pem only, not the AWS root */
     const struct attest_bb_expect *bb;
     size_t n_bb;
+    /* BB_VERSION_MISMATCH unless user_data says "policy":"pinned": the
+     * enclave runs only the bundles its measured image lists. */
+    bool require_pinned;
     bool require_public_key;   /* MISSING_KEY when public_key is null/empty */
     const uint8_t *public_key; /* when non-NULL, the attested key must equal it */
     size_t public_key_len;
@@ -124,14 +127,19 @@ TR_RESULT attest_verify(const uint8_t *doc, size_t len, const struct attest_expe
 /* Parses and type-checks (steps 1-2) without chain or signature: `show`. */
 TR_RESULT attest_doc_decode(const uint8_t *doc, size_t len, struct attest_result *out);
 
-/* bb versions carried in user_data: {"versions":[{"version":V,"sha256":H},...]}
- * (or the digest form {"versions_sha256":H,"count":N} when the list did not fit
- * TR_NSM_MAX_USER_DATA = 1024 bytes; see attest_user_data_build). */
+/* bb versions carried in user_data: {"versions":[{"version":V,"sha256":H},...],
+ * "default":V|null,"policy":"pinned"|"open"} where H is a prover bundle's
+ * digest (include/teerex/bundle.h), or the digest form
+ * {"versions_sha256":H,"count":N,"default":..,"policy":..} when the list did
+ * not fit TR_NSM_MAX_USER_DATA = 512 bytes (see attest_user_data_build).
+ * default and policy are absent in documents of older servers. */
 struct attest_versions {
     size_t n;
     struct attest_bb_expect v[64];
     bool digest_form; /* only a digest of the list was attested */
     uint8_t list_sha256[32];
+    char default_version[TR_MAX_VERSION_LEN + 1]; /* "" when null or absent */
+    char policy[16];                              /* "pinned", "open", "" when absent */
 };
 TR_RESULT attest_user_data_parse(const uint8_t *p, size_t n, struct attest_versions *out);
 /* Builds user_data for a version list (sorted by version by the caller):
@@ -140,6 +148,9 @@ TR_RESULT attest_user_data_parse(const uint8_t *p, size_t n, struct attest_versi
  * (docs/PROTOCOL-EXT.md). *digest_form tells which. */
 TR_RESULT attest_user_data_build(const struct attest_bb_expect *v, size_t n, struct tr_buf *out,
                                  bool *digest_form);
+/* SHA-256 of the compact JSON array of a version list, sorted by version:
+ * what the digest form's versions_sha256 holds. */
+TR_RESULT attest_user_data_list_sha256(const struct attest_bb_expect *v, size_t n, uint8_t out[32]);
 
 /* The embedded AWS Nitro Enclaves Root G1 (PEM), fingerprint-checked. */
 const char *attest_aws_root_pem(void);

@@ -1,8 +1,8 @@
-/* user_data of tee-rex documents: the prover versions the enclave can run,
- * {"versions":[{"version":V,"sha256":H},...]} (sorted by version), or when
- * that would not fit the NSM's 512 bytes the digest form of
- * docs/PROTOCOL-EXT.md: {"versions_sha256":"<SHA-256 of the compact JSON
- * array [{"version":..,"sha256":..},...]>","count":N}. */
+/* user_data of tee-rex documents: the prover bundles the enclave can run,
+ * {"versions":[{"version":V,"sha256":H},...],"default":..,"policy":..}
+ * (sorted by version), or when that would not fit the NSM's 512 bytes the
+ * digest form of docs/PROTOCOL-EXT.md: {"versions_sha256":"<SHA-256 of the
+ * compact JSON array [{"version":..,"sha256":..},...]>","count":N,...}. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +53,21 @@ TR_RESULT attest_user_data_parse(const uint8_t *p, size_t n, struct attest_versi
     TR_CHECK(json_is_object(root), E_BB);
     json_t *list = json_object_get(root, "versions");
     json_t *dig = json_object_get(root, "versions_sha256");
+    json_t *def = json_object_get(root, "default");
+    json_t *pol = json_object_get(root, "policy");
+    if (def != NULL && !json_is_null(def)) {
+        const char *d = json_string_value(def);
+        TR_CHECK(d != NULL && json_string_length(def) > 0 &&
+                     json_string_length(def) <= TR_MAX_VERSION_LEN &&
+                     strlen(d) == json_string_length(def),
+                 E_BB);
+        memcpy(out->default_version, d, json_string_length(def) + 1);
+    }
+    if (pol != NULL) {
+        const char *p2 = json_string_value(pol);
+        TR_CHECK(p2 != NULL && (strcmp(p2, "pinned") == 0 || strcmp(p2, "open") == 0), E_BB);
+        memcpy(out->policy, p2, strlen(p2) + 1);
+    }
     if (list != NULL) {
         TR_TRY(parse_list(list, out));
     } else {
@@ -80,18 +95,13 @@ static tr_result dump_append(json_t *j, struct tr_buf *out)
     return r;
 }
 
-TR_RESULT attest_user_data_build(const struct attest_bb_expect *v, size_t n, struct tr_buf *out,
-                                 bool *digest_form)
+/* [{"version":..,"sha256":..},...] sorted by version (a new reference). */
+static TR_RESULT sorted_list(const struct attest_bb_expect *v, size_t n, json_t **out)
 {
-    TR_ENSURE_REF(out);
-    TR_ENSURE_REF(digest_form);
-    TR_ENSURE(n == 0 || v != NULL, TR_ERR_NULL_ARG);
     tr_result res = TR_SUCCESS;
     struct attest_bb_expect *sorted = NULL;
-    json_t *root = json_object(), *list = json_array(), *small = NULL;
-    struct tr_buf full;
-    tr_buf_init(&full, 1 << 20);
-    TR_CHECK(root != NULL && list != NULL, TR_ERR_NOMEM);
+    json_t *list = json_array();
+    TR_CHECK(list != NULL, TR_ERR_NOMEM);
     if (n > 0) {
         sorted = calloc(n, sizeof(*sorted));
         TR_CHECK(sorted != NULL, TR_ERR_NOMEM);
@@ -105,6 +115,26 @@ TR_RESULT attest_user_data_build(const struct attest_bb_expect *v, size_t n, str
         TR_CHECK(o != NULL, TR_ERR_NOMEM);
         TR_CHECK(json_array_append_new(list, o) == 0, TR_ERR_NOMEM);
     }
+    *out = list;
+    list = NULL;
+out:
+    json_decref(list);
+    free(sorted);
+    return res;
+}
+
+TR_RESULT attest_user_data_build(const struct attest_bb_expect *v, size_t n, struct tr_buf *out,
+                                 bool *digest_form)
+{
+    TR_ENSURE_REF(out);
+    TR_ENSURE_REF(digest_form);
+    TR_ENSURE(n == 0 || v != NULL, TR_ERR_NULL_ARG);
+    tr_result res = TR_SUCCESS;
+    json_t *root = json_object(), *list = NULL, *small = NULL;
+    struct tr_buf full;
+    tr_buf_init(&full, 1 << 20);
+    TR_CHECK(root != NULL, TR_ERR_NOMEM);
+    TR_TRY(sorted_list(v, n, &list));
     TR_CHECK(json_object_set(root, "versions", list) == 0, TR_ERR_NOMEM);
     TR_TRY(dump_append(root, &full));
     if (full.len <= TR_NSM_MAX_USER_DATA) {
@@ -128,6 +158,22 @@ out:
     json_decref(list);
     json_decref(root);
     tr_buf_free(&full);
-    free(sorted);
+    return res;
+}
+
+tr_result attest_user_data_list_sha256(const struct attest_bb_expect *v, size_t n, uint8_t out[32])
+{
+    /* the same compact, sorted array attest_user_data_build hashes */
+    TR_ENSURE(n == 0 || v != NULL, TR_ERR_NULL_ARG);
+    json_t *list = NULL;
+    struct tr_buf full;
+    tr_buf_init(&full, 1 << 20);
+    tr_result res = sorted_list(v, n, &list);
+    if (tr_ok(res))
+        res = dump_append(list, &full);
+    if (tr_ok(res))
+        SHA256(full.data, full.len, out);
+    json_decref(list);
+    tr_buf_free(&full);
     return res;
 }

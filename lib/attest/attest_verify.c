@@ -229,7 +229,7 @@ static tr_result check_keys(const struct attest_expect *exp, struct attest_resul
 
 static tr_result check_bb(const struct attest_expect *exp, struct attest_result *out)
 {
-    if (exp->n_bb == 0)
+    if (exp->n_bb == 0 && !exp->require_pinned)
         return TR_SUCCESS;
     struct attest_versions *v = OPENSSL_zalloc(sizeof(*v));
     TR_ENSURE(v != NULL, TR_ERR_NOMEM);
@@ -251,20 +251,20 @@ static tr_result check_bb(const struct attest_expect *exp, struct attest_result 
             TR_FAIL(TR_ERR_ATTEST_BB_VERSION_MISMATCH);
         }
     }
-    if (v->digest_form) {
+    if (v->digest_form && exp->n_bb > 0) {
         /* Only a digest of the full list is attested: the expectation must
          * be that whole list (sorted), whose digest is then compared. */
-        struct tr_buf full;
-        bool dig = false;
-        tr_buf_init(&full, 1 << 20);
-        tr_result r = attest_user_data_build(exp->bb, exp->n_bb, &full, &dig);
-        bool same = tr_ok(r) && dig && full.len == out->user_data.len &&
-                    memcmp(full.data, out->user_data.data, full.len) == 0;
-        tr_buf_free(&full);
-        if (!same) {
+        uint8_t h[32];
+        tr_result r = attest_user_data_list_sha256(exp->bb, exp->n_bb, h);
+        if (!tr_ok(r) || CRYPTO_memcmp(h, v->list_sha256, 32) != 0) {
             attest_detail(out, "user_data holds a digest of a version list that differs");
             TR_FAIL(TR_ERR_ATTEST_BB_VERSION_MISMATCH);
         }
+    }
+    if (exp->require_pinned && strcmp(v->policy, "pinned") != 0) {
+        attest_detail(out, "the enclave's bundle policy is %s, pinned is required",
+                      v->policy[0] ? v->policy : "not stated");
+        TR_FAIL(TR_ERR_ATTEST_BB_VERSION_MISMATCH);
     }
 out:
     OPENSSL_free(v);

@@ -36,8 +36,10 @@ static void usage(FILE *f)
             "  --allow-debug-mode     accept an all-zero PCR0 (an enclave started with\n"
             "                         --debug-mode: the host can read its memory); refused\n"
             "                         by default (exit 19)\n"
-            "  --expect-bb V=SHA256   the attested prover list must hold version V with this\n"
-            "                         SHA-256 (repeatable)\n"
+            "  --expect-bb V=DIGEST   the attested prover list must hold version V with this\n"
+            "                         bundle digest (`teerex bb digest`; repeatable)\n"
+            "  --require-pinned       the enclave must run only the bundles its measured\n"
+            "                         image lists (user_data policy \"pinned\")\n"
             "  --root PEM             trust this root certificate instead of the pinned AWS\n"
             "                         Nitro Enclaves root (e.g. the NSM emulator's root.pem)\n"
             "  --max-age DUR          maximum document age (300s, 5m, ...; default 5m)\n"
@@ -75,6 +77,7 @@ enum {
     OPT_MAXAGE,
     OPT_JSON,
     OPT_DEBUG,
+    OPT_PINNED,
     OPT_HELP
 };
 
@@ -91,6 +94,7 @@ static const struct option LONG_OPTS[] = {
     {"max-age", required_argument, NULL, OPT_MAXAGE},
     {"json", no_argument, NULL, OPT_JSON},
     {"allow-debug-mode", no_argument, NULL, OPT_DEBUG},
+    {"require-pinned", no_argument, NULL, OPT_PINNED},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -197,6 +201,7 @@ int prove_opts_parse(int argc, char **argv, struct prove_opts *o)
             break;
         case OPT_JSON: o->json = true; break;
         case OPT_DEBUG: o->session.allow_debug_mode = true; break;
+        case OPT_PINNED: o->session.require_pinned = true; break;
         case OPT_HELP:
         case 'h': usage(stdout); return TEEREX_EXIT_OK;
         default:

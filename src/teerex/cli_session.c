@@ -39,6 +39,7 @@ static tr_result verify_nitro(const struct cli_session_opts *o, const struct cli
     exp.only_extra_root = o->root_pem != NULL;
     exp.require_public_key = true;
     exp.refuse_debug_mode = !o->allow_debug_mode;
+    exp.require_pinned = o->require_pinned;
     /* The key served as JSON must be the attested one, byte for byte. */
     exp.public_key = a->public_key.data;
     exp.public_key_len = a->public_key.len;

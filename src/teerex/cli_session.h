@@ -24,6 +24,7 @@ struct cli_session_opts {
     const char *root_pem;  /* --root file contents: trusted instead of the AWS root */
     uint64_t max_age_ms;   /* 0: default (5 min) */
     bool allow_debug_mode; /* accept an all-zero PCR0 (debug-mode enclave) */
+    bool require_pinned;   /* user_data must say "policy":"pinned" */
     struct cli_http_opts http;
 };
 

@@ -41,7 +41,10 @@ static void usage(FILE *f)
                "                        document's own timestamp (default: now)\n"
                "  --root PEM            also trust this root certificate (e.g. the NSM\n"
                "                        emulator's NSM_EMU_DIR/root.pem)\n"
-               "  --expect-bb V=SHA256  expect prover version V with this SHA-256 in user_data\n"
+               "  --expect-bb V=DIGEST  expect prover version V with this bundle digest in\n"
+               "                        user_data (`teerex bb digest`)\n"
+               "  --require-pinned      expect the pinned bundle policy in user_data (the\n"
+               "                        enclave runs only bundles its image lists)\n"
                "  --require-key         fail when the document carries no public_key\n"
                "  --allow-debug-mode    accept an all-zero PCR0 (an enclave started with\n"
                "                        --debug-mode, whose memory the host can read);\n"
@@ -148,6 +151,9 @@ static int parse_opts(int argc, char **argv, struct attest_opts *o)
             continue;
         } else if (strcmp(a, "--allow-debug-mode") == 0 && o->verify) {
             o->exp.refuse_debug_mode = false;
+            continue;
+        } else if (strcmp(a, "--require-pinned") == 0 && o->verify) {
+            o->exp.require_pinned = true;
             continue;
         } else if (a[0] == '-' && a[1] == '-' && o->verify && v == NULL) {
             return bad_usage("%s needs a value", a);

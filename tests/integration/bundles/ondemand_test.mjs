@@ -92,6 +92,8 @@ try {
   const att = await fetchAttestation(srv.url);
   check(Buffer.from(att.attestationDocument, 'base64').toString('latin1').includes(`{"version":"7.0.0","sha256":"${dig}"}`),
     'the provisioned bundle is attested');
+  const av = spawnSync(TEEREX, ['attest', 'verify', srv.url, '--root', `${W}/emu/root.pem`, '--require-pinned'], { encoding: 'utf8' });
+  check(av.status === 18 && /policy is open, pinned is required/.test(av.stderr), 'an open enclave fails --require-pinned (exit 18)', [av.status, av.stderr.slice(-300)]);
 
   // ---- 2. an unknown version ----
   for (let i = 0; i < 2; i++) {

@@ -143,6 +143,8 @@ try {
   const av = await run(['attest', 'verify', srv.url, '--root', `${W}/emu/root.pem`, '--allow-debug-mode',
     '--expect-bb', `4.1.2=${built['4.1.2']?.digest}`, '--expect-bb', `5.0.0=${built['5.0.0']?.digest}`]);
   check(av.status === 0, 'teerex attest verify --expect-bb pins both bundles', av.stderr.slice(-400));
+  const avp = await run(['attest', 'verify', srv.url, '--root', `${W}/emu/root.pem`, '--require-pinned']);
+  check(avp.status === 0, 'teerex attest verify --require-pinned: the policy is pinned', avp.stderr.slice(-400));
   const av2 = await run(['attest', 'verify', srv.url, '--root', `${W}/emu/root.pem`, '--allow-debug-mode',
     '--expect-bb', `4.1.2=${built['5.0.0']?.digest}`]);
   check(av2.status !== 0, "another bundle's digest for 4.1.2 is refused");

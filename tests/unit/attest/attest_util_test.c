@@ -133,6 +133,28 @@ static void test_user_data(void)
     SHA256(arr.data, arr.len, h);
     EXPECT_MEM_EQ(pv->list_sha256, h, 32);
     tr_buf_free(&arr);
+    uint8_t h2[32];
+    EXPECT_OK(attest_user_data_list_sha256(v, 40, h2));
+    EXPECT_MEM_EQ(h2, h, 32);
+    /* what teerexd writes: the default and the bundle policy (both forms) */
+    const char *full = "{\"versions\":[],\"default\":\"5.0.0\",\"policy\":\"pinned\"}";
+    EXPECT_OK(attest_user_data_parse((const uint8_t *)full, strlen(full), pv));
+    EXPECT_STR_EQ(pv->default_version, "5.0.0");
+    EXPECT_STR_EQ(pv->policy, "pinned");
+    char digest_form[300];
+    char hex[65];
+    tr_hex_to_str(h, 32, hex);
+    snprintf(digest_form, sizeof(digest_form),
+             "{\"versions_sha256\":\"%s\",\"count\":40,\"default\":null,\"policy\":\"open\"}", hex);
+    EXPECT_OK(attest_user_data_parse((const uint8_t *)digest_form, strlen(digest_form), pv));
+    EXPECT_TRUE(pv->digest_form && pv->default_version[0] == '\0');
+    EXPECT_STR_EQ(pv->policy, "open");
+    static const char *const bad_extra[] = {
+        "{\"versions\":[],\"policy\":\"lax\"}", "{\"versions\":[],\"policy\":1}",
+        "{\"versions\":[],\"default\":7}", "{\"versions\":[],\"default\":\"\"}"};
+    for (size_t i = 0; i < sizeof(bad_extra) / sizeof(bad_extra[0]); i++)
+        EXPECT_ERR(attest_user_data_parse((const uint8_t *)bad_extra[i], strlen(bad_extra[i]), pv),
+                   TR_ERR_ATTEST_BB_VERSION_MISMATCH);
     /* malformed lists */
     static const char *const bad[] = {
         "",
