@@ -9,7 +9,8 @@
 #      build does (an HTTP Range request), checked against pinned SHA-256s;
 #      else it stops. Never a locally generated CRS;
 #   3. teerexd in TEE_MODE=nitro-emulated under teerex-init, with the native bb
-#      5.0.0 from @aztec/bb.js;
+#      5.0.0 from @aztec/bb.js as a prover bundle (its own loader and libc from
+#      Debian 13, built by `teerex bb fetch`) under the pinned policy;
 #   4. a Noir Poseidon2 hash chain (400 permutations, ~29.6k gates) compiled
 #      and executed (demo/make-circuit.mjs);
 #   5. `teerex prove --scheme ultra_honk --require-attestation --root <emulator
@@ -117,19 +118,31 @@ PORT=${DEMO_PORT:-$(node -e 'const s=require("net").createServer().listen(0,"127
 URL=http://127.0.0.1:$PORT
 MODE=nitro-emulated
 EMU=$WORK/nsm-emu
-mkdir -p "$EMU" "$WORK/prove-work" "$WORK/bb-versions/5.0.0"
+mkdir -p "$EMU" "$WORK/prove-work"
 TEEREXD=$BUILD/src/teerexd/teerexd
 INIT=$BUILD/src/teerex-init/teerex-init
 [ -x "$TEEREXD" ] || die "no teerexd in $BUILD: the server did not build"
-# The prover is installed as version 5.0.0: its bundle digest goes into the
-# attestation's user_data and the client pins it with --expect-bb.
-cp "$BB" "$WORK/bb-versions/5.0.0/bb"
+# The prover is a bundle (docs/PROTOCOL-EXT.md "Prover bundles"): bb 5.0.0
+# from the npm tarball setup cached (checked against the registry's
+# integrity) with Debian 13's loader and libc, built by `teerex bb fetch`.
+# The server runs it as its default under the pinned policy (only the
+# bundles of its allow-list run, as in production); the attestation reports
+# its digest, and the client pins the digest and the policy.
+CACHE=${TEEREX_CACHE:-$([ "$(id -u)" = 0 ] && echo /var/cache/teerex || echo "$HOME/.cache/teerex")}
+TGZ=$CACHE/npm/aztec-bb.js-5.0.0.tgz
+[ -s "$TGZ" ] && [ -d "$CACHE/debs" ] || die "no cached bb 5.0.0 / Debian runtime in $CACHE (run scripts/setup.sh)"
+"$BUILD/src/teerex/teerex" bb fetch 5.0.0 --tarball "$TGZ" --debs "$CACHE/debs" \
+  --out "$WORK/bb-versions" --quiet >"$WORK/bundle.json" 2>"$WORK/bundle.err" ||
+  { cat "$WORK/bundle.err" "$WORK/bundle.json" >&2; die "teerex bb fetch 5.0.0 failed"; }
 BB_SHA256=$("$BUILD/src/teerex/teerex" bb digest "$WORK/bb-versions/5.0.0")
+echo "5.0.0 $BB_SHA256" > "$WORK/bb-allowed"
+say "prover: bundle bb 5.0.0 (bb + Debian 13 loader and libc), digest $BB_SHA256"
 # The emulator's PCR0 is the SHA-384 of the teerexd binary (a stand-in for
 # the enclave image measurement); the client pins it with --pcr 0=...
 PCR0_EXPECTED=$(sha384sum <"$TEEREXD" | cut -c1-96)
 SERVER_ENV=(LISTEN="tcp:127.0.0.1:$PORT" TEE_MODE="$MODE" NSM_EMU_DIR="$EMU" NSM_EMU_PCR0_FILE="$TEEREXD"
-  BB_BINARY_PATH="$BB" BB_VERSIONS_DIR="$WORK/bb-versions" CRS_PATH="$CRS"
+  BB_VERSIONS_DIR="$WORK/bb-versions" BB_DEFAULT_VERSION=5.0.0 BB_POLICY=pinned
+  BB_ALLOWED_FILE="$WORK/bb-allowed" CRS_PATH="$CRS"
   PROVE_WORK_DIR="$WORK/prove-work" LOG_LEVEL=info)
 start_server() {
   [ -x "$INIT" ] || die "no teerex-init in $BUILD: the supervisor did not build"
@@ -158,7 +171,7 @@ PROVE_ARGS=(prove --url "$URL" --input "$WORK/circuit" --scheme ultra_honk --azt
   --out "$WORK/proof.bin" --json)
 [ -f "$EMU/root.pem" ] || die "the NSM emulator wrote no root.pem in $EMU"
 PROVE_ARGS+=(--require-attestation --root "$EMU/root.pem" --pcr "0=$PCR0_EXPECTED"
-  --expect-bb "5.0.0=$BB_SHA256")
+  --expect-bb "5.0.0=$BB_SHA256" --require-pinned)
 say "prove: teerex ${PROVE_ARGS[*]}"
 t=$(date +%s%N)
 set +e
@@ -196,8 +209,8 @@ const f = (x) => (x === undefined || x < 0 ? '-' : `${Math.round(x)} ms`);
 const lines = [
   '',
   '=== tee-rex-c demo: proof verified by bb ===',
-  `server        teerexd, TEE_MODE=${mode}, supervisor ${sup}, prover bb ${bbv}`,
-  `attestation   ${r.mode === 'nitro' ? `verified against the emulator root in ${r.attestation_verify_ms.toFixed(1)} ms (module ${r.module_id}); PCR0 and the bb 5.0.0 bundle digest pinned` : 'NONE (standard mode)'}`,
+  `server        teerexd, TEE_MODE=${mode}, supervisor ${sup}, prover bb ${bbv} as a bundle (Debian 13 loader + libc), policy pinned`,
+  `attestation   ${r.mode === 'nitro' ? `verified against the emulator root in ${r.attestation_verify_ms.toFixed(1)} ms (module ${r.module_id}); PCR0, the bb 5.0.0 bundle digest and the pinned policy checked` : 'NONE (standard mode)'}`,
   `PCR0          ${r.pcr0 || '-'}${r.pcr0 ? ' (emulated: SHA-384 of the teerexd binary)' : ''}`,
   `circuit       Poseidon2 chain, ${gates} gates (compile+execute ${circuitMs} ms)`,
   `phases        fetch-attestation ${f(r.phases['fetch-attestation'])}, encrypt ${f(r.phases.encrypt)}, transmit ${f(r.phases.transmit)}, proving ${f(r.phases.proving)}, receive ${f(r.phases.receive)}`,

@@ -38,12 +38,14 @@ struct cli_bb_why {
 void cli_bb_say(struct cli_bb_why *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 struct cli_bb_fetch_opts {
-    const char *registry; /* npm registry base URL */
-    const char *cache;    /* cache directory (npm tarballs, apt state, .debs) */
-    const char *debs;     /* NULL: download with apt; else a directory of .deb files */
-    const char *mirror;   /* Debian mirror for apt */
-    const char *suite;    /* Debian suite for apt (trixie) */
-    bool quiet;           /* no progress log lines */
+    const char *registry;  /* npm registry base URL */
+    const char *tarball;   /* NULL: from the registry; else this local package tarball... */
+    const char *integrity; /* ...checked against this SRI ("sha512-..."), no network */
+    const char *cache;     /* cache directory (npm tarballs, apt state, .debs) */
+    const char *debs;      /* NULL: download with apt; else a directory of .deb files */
+    const char *mirror;    /* Debian mirror for apt */
+    const char *suite;     /* Debian suite for apt (trixie) */
+    bool quiet;            /* no progress log lines */
 };
 /* TEEREX_CACHE, /var/cache/teerex as root, else ~/.cache/teerex. */
 const char *cli_bb_default_cache(char *buf, size_t cap);

@@ -138,10 +138,48 @@ static TR_RESULT write_atomic(const char *path, const uint8_t *p, size_t n)
     return TR_SUCCESS;
 }
 
+/* An offline tarball (--tarball, --integrity): the same check, no registry. */
+static TR_RESULT local_tarball(const struct cli_bb_fetch_opts *o, const char *version,
+                               struct cli_npm_dist *dist, char *tgz_path, size_t tgz_cap,
+                               struct cli_bb_why *why)
+{
+    memset(dist, 0, sizeof(*dist));
+    snprintf(dist->version, sizeof(dist->version), "%s", version);
+    int w = snprintf(dist->tarball, sizeof(dist->tarball), "%s", o->tarball);
+    int w2 = snprintf(tgz_path, tgz_cap, "%s", o->tarball);
+    int w3 =
+        snprintf(dist->integrity, sizeof(dist->integrity), "%s", o->integrity ? o->integrity : "");
+    TR_ENSURE(w > 0 && (size_t)w < sizeof(dist->tarball) && w2 > 0 && (size_t)w2 < tgz_cap &&
+                  w3 >= 0 && (size_t)w3 < sizeof(dist->integrity),
+              TR_ERR_OVERFLOW);
+    if (!tr_ok(take_sha512(dist->integrity, dist->sha512))) {
+        cli_bb_say(why,
+                   "--tarball needs --integrity sha512-<base64> (the registry's dist.integrity)");
+        TR_BAIL(TR_ERR_USAGE);
+    }
+    struct tr_buf tgz;
+    tr_buf_init(&tgz, MAX_TARBALL);
+    tr_result r = read_file(o->tarball, MAX_TARBALL, &tgz);
+    bool same = tr_ok(r) && sha512_is(tgz.data, tgz.len, dist->sha512);
+    tr_buf_free(&tgz);
+    if (!tr_ok(r)) {
+        cli_bb_say(why, "cannot read %s", o->tarball);
+        return r;
+    }
+    if (!same) {
+        cli_bb_say(why, "%s does not match the integrity %s", o->tarball, dist->integrity);
+        TR_BAIL(TR_ERR_CLIENT_BB_INTEGRITY);
+    }
+    cli_bb_log(o, "bb_npm_local", o->tarball);
+    return TR_SUCCESS;
+}
+
 tr_result cli_npm_fetch(const struct cli_bb_fetch_opts *o, const char *version,
                         struct cli_npm_dist *dist, char *tgz_path, size_t tgz_cap,
                         struct cli_bb_why *why)
 {
+    if (o->tarball)
+        return local_tarball(o, version, dist, tgz_path, tgz_cap, why);
     tr_result res = TR_SUCCESS;
     struct tr_buf url, tgz;
     struct cli_http_response resp;

@@ -28,6 +28,7 @@ static void fetch_usage(FILE *f)
 {
     fprintf(f,
             "usage: teerex bb fetch VERSION [--out DIR] [--tar FILE] [--registry URL]\n"
+            "                       [--tarball FILE [--integrity SRI]]\n"
             "                       [--cache DIR] [--debs DIR] [--debian-mirror URL]\n"
             "                       [--debian-suite NAME] [--quiet]\n"
             "\n"
@@ -41,6 +42,9 @@ static void fetch_usage(FILE *f)
             "  --tar FILE           also write its deterministic archive (what upload sends)\n"
             "  --registry URL       npm registry [$TEEREX_NPM_REGISTRY, $npm_config_registry,\n"
             "                       " CLI_BB_DEFAULT_REGISTRY "]\n"
+            "  --tarball FILE       use this package tarball instead of the registry (offline),\n"
+            "                       checked against --integrity SRI (default: FILE.integrity,\n"
+            "                       as scripts/cache-bb-inputs.sh stores it)\n"
             "  --cache DIR          npm tarballs, apt state and .debs [$TEEREX_CACHE,\n"
             "                       /var/cache/teerex as root, else ~/.cache/teerex]\n"
             "  --debs DIR           use the .deb files in DIR (one libc6, libstdc++6 and\n"
@@ -146,6 +150,8 @@ int cmd_bb_fetch(int argc, char **argv)
         {"debian-mirror", required_argument, NULL, 'm'},
         {"debian-suite", required_argument, NULL, 's'},
         {"quiet", no_argument, NULL, 'q'},
+        {"tarball", required_argument, NULL, 'T'},
+        {"integrity", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -171,6 +177,8 @@ int cmd_bb_fetch(int argc, char **argv)
         case 'm': o.mirror = optarg; break;
         case 's': o.suite = optarg; break;
         case 'q': o.quiet = true; break;
+        case 'T': o.tarball = optarg; break;
+        case 'I': o.integrity = optarg; break;
         case 'h': fetch_usage(stdout); return TEEREX_EXIT_OK;
         default: fetch_usage(stderr); return TEEREX_EXIT_USAGE;
         }
@@ -181,6 +189,17 @@ int cmd_bb_fetch(int argc, char **argv)
         return TEEREX_EXIT_USAGE;
     }
     const char *version = argv[optind];
+    char sri[256] = "";
+    if (o.tarball && !o.integrity) { /* FILE.integrity, as cache-bb-inputs.sh writes it */
+        char p[CLI_BB_PATH_MAX + 16];
+        snprintf(p, sizeof(p), "%s.integrity", o.tarball);
+        FILE *f = fopen(p, "r");
+        if (f && fgets(sri, sizeof(sri), f))
+            sri[strcspn(sri, "\r\n")] = '\0';
+        if (f)
+            fclose(f);
+        o.integrity = sri[0] ? sri : NULL;
+    }
     tr_log_set_component("teerex");
     char dir[CLI_BB_PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/%s", out, version);
