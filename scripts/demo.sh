@@ -128,9 +128,13 @@ INIT=$BUILD/src/teerex-init/teerex-init
 # The server runs it as its default under the pinned policy (only the
 # bundles of its allow-list run, as in production); the attestation reports
 # its digest, and the client pins the digest and the policy.
-CACHE=${TEEREX_CACHE:-$([ "$(id -u)" = 0 ] && echo /var/cache/teerex || echo "$HOME/.cache/teerex")}
+if [ -n "${TEEREX_CACHE:-}" ]; then CACHE=$TEEREX_CACHE
+elif [ "$(id -u)" = 0 ]; then CACHE=/var/cache/teerex
+else CACHE=$HOME/.cache/teerex; fi
 TGZ=$CACHE/npm/aztec-bb.js-5.0.0.tgz
-[ -s "$TGZ" ] && [ -d "$CACHE/debs" ] || die "no cached bb 5.0.0 / Debian runtime in $CACHE (run scripts/setup.sh)"
+if [ ! -s "$TGZ" ] || [ ! -d "$CACHE/debs" ]; then
+  die "no cached bb 5.0.0 / Debian runtime in $CACHE (run scripts/setup.sh)"
+fi
 "$BUILD/src/teerex/teerex" bb fetch 5.0.0 --tarball "$TGZ" --debs "$CACHE/debs" \
   --out "$WORK/bb-versions" --quiet >"$WORK/bundle.json" 2>"$WORK/bundle.err" ||
   { cat "$WORK/bundle.err" "$WORK/bundle.json" >&2; die "teerex bb fetch 5.0.0 failed"; }
