@@ -18,6 +18,7 @@
 static enum MHD_Result upload_error(struct MHD_Connection *c, struct request *rq, unsigned status,
                                     const char *error, const char *why)
 {
+    metrics_count_bb(BB_UPLOAD_REFUSED);
     tr_log(TR_LOG_WARN, "bb_upload_refused", "{s:s,s:i,s:s,s:s}", "requestId", rq->id, "status",
            (int)status, "error", error, "detail", why ? why : "");
     json_t *o = json_pack("{s:s,s:s}", "error", error, "requestId", rq->id);
@@ -110,6 +111,7 @@ static enum MHD_Result upload_done(struct server *s, struct MHD_Connection *c, s
     rq->upload = NULL; /* commit consumed it */
     if (!tr_ok(r))
         return upload_error(c, rq, status_of(r), tr_err_desc(r.err), why);
+    metrics_count_bb(BB_UPLOAD_INSTALLED);
     tr_log(TR_LOG_INFO, "bb_uploaded", "{s:s,s:s,s:I}", "version", v.version, "digest", v.digest,
            "bytes", (json_int_t)rq->upload_bytes);
     return reply_json(c, rq, 200, json_pack("{s:s,s:s}", "version", v.version, "sha256", v.digest),

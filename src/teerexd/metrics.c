@@ -23,6 +23,8 @@ static atomic_uint_fast64_t queue_timeouts;
 static atomic_uint state_ready, state_draining, state_open;
 static atomic_uint_fast64_t cuts[CUT_COUNT];
 static const char *const CUT_NAMES[CUT_COUNT] = {"head_timeout", "body_timeout", "inflight_bytes"};
+static atomic_uint bb_versions;
+static atomic_uint_fast64_t bb_events[BB_EVENT_COUNT];
 
 const char *metrics_route_name(enum route r)
 {
@@ -79,6 +81,16 @@ void metrics_count_cut(enum cut_reason why)
 {
     if (why < CUT_COUNT)
         atomic_fetch_add(&cuts[why], 1);
+}
+
+void metrics_set_bb_versions(unsigned n)
+{
+    atomic_store(&bb_versions, n);
+}
+void metrics_count_bb(enum bb_event e)
+{
+    if (e < BB_EVENT_COUNT)
+        atomic_fetch_add(&bb_events[e], 1);
 }
 
 static TR_RESULT line(struct tr_buf *out, const char *fmt, ...)
@@ -176,5 +188,23 @@ tr_result metrics_render(unsigned queue_waiting, unsigned queue_active, struct t
     for (size_t i = 0; i < CUT_COUNT; i++)
         TR_GUARD(line(out, "teerexd_limited_total{reason=\"%s\"} %llu\n", CUT_NAMES[i],
                       (unsigned long long)atomic_load(&cuts[i])));
+    TR_GUARD(
+        line(out,
+             "# HELP teerexd_bb_versions Prover bundles that can run now (the default included).\n"
+             "# TYPE teerexd_bb_versions gauge\nteerexd_bb_versions %u\n",
+             atomic_load(&bb_versions)));
+    TR_GUARD(line(out, "# HELP teerexd_bb_provisions_total Missing versions asked from the "
+                       "provisioning service, by outcome (joined: waited for another request's "
+                       "fetch).\n# TYPE teerexd_bb_provisions_total counter\n"));
+    static const char *const PROV[] = {"installed", "failed", "joined"};
+    for (size_t i = 0; i < 3; i++)
+        TR_GUARD(line(out, "teerexd_bb_provisions_total{result=\"%s\"} %llu\n", PROV[i],
+                      (unsigned long long)atomic_load(&bb_events[BB_PROVISION_INSTALLED + i])));
+    TR_GUARD(line(out, "# HELP teerexd_bb_uploads_total Admin bundle uploads, by outcome.\n"
+                       "# TYPE teerexd_bb_uploads_total counter\n"));
+    TR_GUARD(line(out, "teerexd_bb_uploads_total{result=\"installed\"} %llu\n",
+                  (unsigned long long)atomic_load(&bb_events[BB_UPLOAD_INSTALLED])));
+    TR_GUARD(line(out, "teerexd_bb_uploads_total{result=\"refused\"} %llu\n",
+                  (unsigned long long)atomic_load(&bb_events[BB_UPLOAD_REFUSED])));
     return TR_SUCCESS;
 }

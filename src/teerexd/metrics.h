@@ -39,6 +39,18 @@ void metrics_set_state(bool ready, bool draining, unsigned prove_open);
 enum cut_reason { CUT_HEAD_TIMEOUT, CUT_BODY_TIMEOUT, CUT_INFLIGHT_BYTES, CUT_COUNT };
 void metrics_count_cut(enum cut_reason why);
 /* queue gauges are read from the queue when rendering */
+/* Prover bundles: versions runnable now; provisioning outcomes (a request
+ * that waited for another's fetch is "joined"); admin uploads. */
+enum bb_event {
+    BB_PROVISION_INSTALLED = 0,
+    BB_PROVISION_FAILED,
+    BB_PROVISION_JOINED,
+    BB_UPLOAD_INSTALLED,
+    BB_UPLOAD_REFUSED,
+    BB_EVENT_COUNT
+};
+void metrics_set_bb_versions(unsigned n);
+void metrics_count_bb(enum bb_event e);
 TR_RESULT metrics_render(unsigned queue_waiting, unsigned queue_active, struct tr_buf *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "provision.h"
 #include "rt_addr.h"
 #include "teerex/log.h"
@@ -337,6 +338,7 @@ tr_result provision_version(struct provisioner *p, const char *version, uint64_t
     if (s && s->busy) {
         /* someone is fetching it: wait for that one fetch */
         atomic_fetch_add(&p->shared, 1);
+        metrics_count_bb(BB_PROVISION_JOINED);
         tr_log(TR_LOG_INFO, "bb_provision_wait", "{s:s}", "version", version);
         struct timespec ts;
         timespec_at(deadline, &ts);
@@ -371,10 +373,12 @@ tr_result provision_version(struct provisioner *p, const char *version, uint64_t
     tr_result r = fetch(p, version, deadline, local, sizeof(local));
     if (tr_ok(r)) {
         atomic_fetch_add(&p->installed, 1);
+        metrics_count_bb(BB_PROVISION_INSTALLED);
         tr_log(TR_LOG_INFO, "bb_provision_done", "{s:s,s:I}", "version", version, "ms",
                (json_int_t)(now_ms() - t0));
     } else {
         atomic_fetch_add(&p->failed, 1);
+        metrics_count_bb(BB_PROVISION_FAILED);
         if (local[0] == '\0')
             snprintf(local, sizeof(local), "%s", tr_err_desc(r.err));
         tr_log(TR_LOG_WARN, "bb_provision_failed", "{s:s,s:s,s:s,s:I}", "version", version, "error",

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "teerex/log.h"
 #include "versions.h"
 
@@ -135,6 +136,7 @@ tr_result versions_rescan(struct versions *v)
     memcpy(v->list, found, n * sizeof(found[0]));
     v->count = n;
     pthread_mutex_unlock(&v->mu);
+    metrics_set_bb_versions((unsigned)n);
     free(found);
     tr_log(TR_LOG_INFO, "bb_versions_scanned", "{s:s,s:I,s:s,s:s}", "dir", v->dir, "count",
            (json_int_t)n, "default", v->default_name, "policy", bundle_policy_name(v->policy));

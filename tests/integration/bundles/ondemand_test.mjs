@@ -83,6 +83,10 @@ try {
   check(count(srv, 'bb_provision_wait', '7.0.0') === 2, 'the other two waited for that fetch', count(srv, 'bb_provision_wait'));
   check(svc.logs.filter((l) => l.event === 'bb_build_start').length === 1, 'the service built once');
   check(reg.hits['doc:7.0.0'] === 1 && reg.hits['tgz:7.0.0'] === 1, 'the registry was asked once', reg.hits);
+  const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+  check(/teerexd_bb_provisions_total\{result="installed"\} 1\n/.test(metrics) &&
+    /teerexd_bb_provisions_total\{result="joined"\} 2\n/.test(metrics) && /teerexd_bb_versions 2\n/.test(metrics),
+    '/metrics: one install, two joined, two versions', metrics.split('\n').filter((l) => l.includes('_bb_')));
   const r4 = await prove(srv.url, Buffer.from('in'), { version: '7.0.0' });
   check(r4.status === 200 && count(srv, 'bb_provision_start', '7.0.0') === 1, 'a later request finds it installed');
   const built = svc.logs.find((l) => l.event === 'bb_build_done');
