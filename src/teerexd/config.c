@@ -58,7 +58,7 @@ static const struct opt OPTS[] = {
      "installed versions past which provisioning refuses more (memory of the enclave)"},
     {"BB_VERSION_FALLBACK", K_BOOL, S(bb_version_fallback), "0",
      "1: prove a request for an unobtainable version with the default prover "
-     "(x-prover-version says so) instead of failing; never the default"},
+     "(x-prover-version says so) instead of failing (the old behaviour; off by default)"},
     {"CRS_PATH", K_STR, S(crs_path), "",
      "CRS directory passed to bb (env CRS_PATH and -c for ultra_honk)"},
     {"HARDWARE_CONCURRENCY", K_STR, S(hardware_concurrency), "", "passed to bb's environment"},
