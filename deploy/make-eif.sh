@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# make-eif.sh: the Docker-free, reproducible path to the enclave image.
+# make-eif.sh: builds the enclave image (EIF) reproducibly, without Docker.
+# This is the image deploy/build-eif.sh builds for deployment, and the one
+# whose pcrs.json clients pin (docs/VERIFY.md).
 #
-#   deploy/make-eif.sh --blobs DIR [--bb FILE] [--crs DIR] [--out DIR]
-#                      [--cmd ARGV] [--env K=V]... [--sign-key KEY --sign-cert CERT]
+#   deploy/make-eif.sh --blobs DIR --bb FILE --crs DIR [--out DIR]
+#                      [--env K=V]... [--sign-key KEY --sign-cert CERT]
 #   deploy/make-eif.sh --binaries-only [--targets "teerex-init teerexd"] [--out DIR]
 #
+# One image definition: deploy/runtime-files.txt (the files) and
+# deploy/teerex-init.conf (the runtime configuration: environment, listeners,
+# work directory), started as /teerex-init --config /etc/teerex-init.conf.
 # 1. Builds teerex-init, teerexd and teerex-eif in a dedicated CMake build
 #    (build/eif-release under the checkout) with pinned flags: Release, -O2,
 #    no debug info, -ffile-prefix-map (TR_REPRODUCIBLE), LC_ALL=C, TZ=UTC,
 #    SOURCE_DATE_EPOCH = the commit time. Two checkouts of the same commit in
 #    different directories give byte-identical binaries on the same Debian
 #    release and package versions (recorded in OUT/build-env.txt).
-# 2. Stages the enclave's root file system: /usr/bin/teerex-init,
-#    /usr/bin/teerexd, their shared libraries (copied from this machine at
-#    their loader paths), /usr/bin/bb and /crs/ when given. Nothing else.
+# 2. Stages the root file system with deploy/stage-rootfs.sh from
+#    runtime-files.txt: /teerex-init, /app/teerexd, /etc/teerex-init.conf,
+#    /app/bb, /app/crs/, the shared libraries and loader. --env K=V replaces
+#    the `env = K=...` line of the staged teerex-init.conf (or adds one) and
+#    says so; the result must pass `teerex-init --check`. Without --bb or
+#    --crs the image is built without them and cannot prove (a warning says so).
 # 3. Runs teerex-eif build with the kernel, cmdline, init and nsm.ko from
 #    --blobs (nitro-cli's /usr/share/nitro_enclaves/blobs/<arch>/) and writes
-#    OUT/teerex.eif, OUT/pcrs.json (feed PCR0/PCR2 to `teerex attest verify
-#    --pcr 0=...` and the client), OUT/binaries.sha256, OUT/build-env.txt.
+#    OUT/teerex.eif, OUT/pcrs.json, OUT/binaries.sha256, OUT/rootfs.manifest
+#    (path, size, SHA-256 of every file), OUT/init-check.json and
+#    OUT/build-env.txt.
 #
 # Exit codes: 0 ok, 1 build or input failure, 2 usage.
 set -euo pipefail
@@ -28,7 +37,8 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$SRC/out/eif
 BLOBS="" BB="" CRS="" KEY="" CERT="" BIN_ONLY=0
 TARGETS="teerex-init teerexd"
-CMD="/usr/bin/teerex-init --workdir / -- /usr/bin/teerexd"
+# The image's command: the same as Dockerfile.enclave's ENTRYPOINT.
+CMD="/teerex-init --config /etc/teerex-init.conf"
 ENVS=()
 
 usage() { sed -n '2,/^# Exit codes/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -40,7 +50,6 @@ while [ $# -gt 0 ]; do
     --bb) BB=$2; shift 2 ;;
     --crs) CRS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    --cmd) CMD=$2; shift 2 ;;
     --env) ENVS+=("$2"); shift 2 ;;
     --sign-key) KEY=$2; shift 2 ;;
     --sign-cert) CERT=$2; shift 2 ;;
@@ -58,6 +67,9 @@ if { [ -n "$KEY" ] && [ -z "$CERT" ]; } || { [ -z "$KEY" ] && [ -n "$CERT" ]; };
   echo "make-eif: --sign-key and --sign-cert go together" >&2
   exit 2
 fi
+for e in "${ENVS[@]}"; do
+  [[ "$e" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "make-eif: --env wants NAME=VALUE, not '$e'" >&2; exit 2; }
+done
 
 # The commit time pins every timestamp that could leak into the outputs.
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
@@ -79,24 +91,18 @@ cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
   -DTR_REPRODUCIBLE=ON -DTR_WERROR=OFF -DTR_SANITIZE=OFF -DTR_FUZZ=OFF -DTR_VALGRIND=OFF \
   >"$OUT/cmake-configure.log" 2>&1 || { cat "$OUT/cmake-configure.log" >&2; die "configure failed"; }
 
-built=()
-for t in $TARGETS; do
-  if nice cmake --build "$BUILD" --target "$t" -j2 >"$OUT/build-$t.log" 2>&1; then
-    built+=("$t")
-  else
+for t in $TARGETS teerex-eif; do
+  nice cmake --build "$BUILD" --target "$t" -j2 >"$OUT/build-$t.log" 2>&1 ||
     die "building $t failed (see $OUT/build-$t.log)"
-  fi
 done
-
 bin_path() { find "$BUILD/src" -type f -name "$1" -perm -u+x | head -n 1; }
-STAGE=$OUT/stage
-rm -rf "${STAGE:?}" "${OUT:?}/bin"
-mkdir -p "$STAGE/usr/bin" "$OUT/bin"
-for t in "${built[@]}"; do
+rm -rf "${OUT:?}/bin"
+mkdir -p "$OUT/bin"
+for t in $TARGETS; do
   p=$(bin_path "$t")
   [ -n "$p" ] || die "$t built but not found under $BUILD/src"
-  # strip is deterministic; symbols would only carry our own names anyway.
-  strip --strip-all -o "$OUT/bin/$t" "$p"
+  # What stage-rootfs.sh puts in the image: strip is deterministic.
+  strip --strip-unneeded -o "$OUT/bin/$t" "$p"
 done
 (cd "$OUT/bin" && sha256sum -- * > "$OUT/binaries.sha256")
 if [ "$BIN_ONLY" = 1 ]; then
@@ -105,31 +111,33 @@ if [ "$BIN_ONLY" = 1 ]; then
 fi
 
 # --- 2. the enclave root file system --------------------------------------
-for t in "${built[@]}"; do
-  install -m 0755 "$OUT/bin/$t" "$STAGE/usr/bin/$t"
+STAGE=$OUT/rootfs
+rm -rf "${STAGE:?}" "$STAGE.manifest"
+stage_args=(--build "$BUILD" --out "$STAGE")
+if [ -n "$BB" ]; then stage_args+=(--bb "$BB"); else echo "make-eif: WARNING: no --bb: this image cannot prove" >&2; fi
+if [ -n "$CRS" ]; then stage_args+=(--crs "$CRS"); else echo "make-eif: WARNING: no --crs: this image cannot prove" >&2; fi
+bash "$SRC/deploy/stage-rootfs.sh" "${stage_args[@]}" > "$OUT/rootfs-sizes.txt" ||
+  { cat "$OUT/rootfs-sizes.txt" >&2; die "staging the root file system failed"; }
+# stage-rootfs.sh wrote $STAGE.manifest = OUT/rootfs.manifest (path, size, SHA-256).
+CONF=$STAGE/etc/teerex-init.conf
+for e in "${ENVS[@]}"; do
+  name=${e%%=*}
+  old=$(grep -E "^[[:space:]]*env[[:space:]]*=[[:space:]]*$name=" "$CONF" || true)
+  if [ -n "$old" ]; then
+    echo "make-eif: --env $e replaces the image's '${old#"${old%%[![:space:]]*}"}'"
+    # ENVIRON, not -v: awk would interpret backslashes in a -v value.
+    LINE="env = $e" awk -v n="$name" '
+      $0 ~ "^[[:space:]]*env[[:space:]]*=[[:space:]]*" n "=" { print ENVIRON["LINE"]; next } { print }' \
+      "$CONF" > "$CONF.new"
+    mv "$CONF.new" "$CONF"
+  else
+    echo "make-eif: --env $e added to the image's teerex-init.conf"
+    echo "env = $e" >> "$CONF"
+  fi
+  chmod 0644 "$CONF"
 done
-copy_libs() { # the shared libraries a binary needs, at the paths the loader uses
-  ldd "$1" | awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}' | while read -r lib; do
-    dst=$STAGE$lib
-    [ -e "$dst" ] && continue
-    mkdir -p "$(dirname "$dst")"
-    install -m 0755 "$(readlink -f "$lib")" "$dst"
-  done
-}
-ENV_ARGS=(--env TEE_MODE=nitro)
-if [ -n "$BB" ]; then
-  install -m 0755 "$BB" "$STAGE/usr/bin/bb"
-  ENV_ARGS+=(--env BB_BINARY_PATH=/usr/bin/bb)
-fi
-if [ -n "$CRS" ]; then
-  mkdir -p "$STAGE/crs"
-  find "$CRS" -maxdepth 1 -type f -name '*.dat' -exec install -m 0644 {} "$STAGE/crs/" \;
-  ENV_ARGS+=(--env CRS_PATH=/crs)
-fi
-for f in "$STAGE"/usr/bin/*; do
-  if ldd "$f" >/dev/null 2>&1; then copy_libs "$f"; fi
-done
-for e in "${ENVS[@]}"; do ENV_ARGS+=(--env "$e"); done
+"$(bin_path teerex-init)" --check --config "$CONF" > "$OUT/init-check.json" ||
+  die "the image's teerex-init.conf does not pass teerex-init --check"
 
 # --- 3. the EIF ------------------------------------------------------------
 kernel=$BLOBS/bzImage
@@ -137,16 +145,10 @@ kernel=$BLOBS/bzImage
 for f in "$kernel" "$BLOBS/cmdline" "$BLOBS/init" "$BLOBS/nsm.ko"; do
   [ -f "$f" ] || die "missing $f (install aws-nitro-enclaves-cli, or point --blobs at its blobs)"
 done
-EIFTOOL=$(bin_path teerex-eif)
-if [ -z "$EIFTOOL" ]; then
-  nice cmake --build "$BUILD" --target teerex-eif -j2 >"$OUT/build-teerex-eif.log" 2>&1 ||
-    die "building teerex-eif failed"
-  EIFTOOL=$(bin_path teerex-eif)
-fi
 SIGN=()
 [ -n "$KEY" ] && SIGN=(--sign-key "$KEY" --sign-cert "$CERT")
-"$EIFTOOL" build --kernel "$kernel" --cmdline "$BLOBS/cmdline" --init "$BLOBS/init" \
-  --nsm "$BLOBS/nsm.ko" --root "$STAGE" --cmd "$CMD" "${ENV_ARGS[@]}" \
+"$(bin_path teerex-eif)" build --kernel "$kernel" --cmdline "$BLOBS/cmdline" --init "$BLOBS/init" \
+  --nsm "$BLOBS/nsm.ko" --root "$STAGE" --cmd "$CMD" \
   --name teerex --image-version "$(git -C "$SRC" describe --tags --always 2>/dev/null || echo unknown)" \
   "${SIGN[@]}" --out "$OUT/teerex.eif" --pcrs-json "$OUT/pcrs.json" >/dev/null
 
@@ -157,6 +159,9 @@ SIGN=()
   echo "cc: $(cc --version | head -n 1)"
   echo "cmake: $(cmake --version | head -n 1)"
   echo "blobs: $(cd "$BLOBS" && sha256sum -- "$(basename "$kernel")" cmdline init nsm.ko | tr '\n' ' ')"
+  [ -z "$BB" ] || echo "bb: $(sha256sum < "$BB" | cut -d' ' -f1)"
+  [ -z "$CRS" ] || echo "crs: $(cd "$CRS" && sha256sum -- bn254_g1.dat bn254_g2.dat | tr '\n' ' ')"
+  echo "env overrides: ${ENVS[*]:-none}"
   if command -v dpkg-query >/dev/null; then
     echo "packages:"
     for lib in $(cd "$STAGE" && find . -name '*.so*' | sed 's|^\.||' | sort); do
@@ -167,5 +172,5 @@ SIGN=()
     done
   fi
 } > "$OUT/build-env.txt"
-echo "make-eif: wrote $OUT/teerex.eif, $OUT/pcrs.json"
+echo "make-eif: wrote $OUT/teerex.eif ($(( $(stat -c %s "$OUT/teerex.eif") / 1048576 )) MiB), $OUT/pcrs.json"
 cat "$OUT/pcrs.json"

@@ -2,6 +2,7 @@
 # Starts the enclave: sizes its memory from the EIF, makes sure the allocator
 # has enough, terminates an older enclave of the same name, prints the CID.
 #   deploy/run-enclave.sh [--eif FILE] [--name NAME] [--cpus N] [--memory MIB] [--debug] [--watch]
+#                         [--print-memory | --print-boot-floor]
 # Env: TEEREX_EIF, TEEREX_ENCLAVE_NAME, TEEREX_CPUS, TEEREX_MEMORY_MIB, TEEREX_DEBUG=1.
 # --debug attaches a console (nitro-cli console) but the attestation document
 # then carries all-zero PCRs: clients pinning PCRs will (rightly) refuse it.
@@ -13,6 +14,8 @@
 # unresponsive enclave first, so systemd's restart starts a fresh one. A
 # teerexd that answers "not_ready" or "draining" is alive: logged, not
 # restarted. SIGTERM terminates the enclave and exits 0. Events are JSON lines.
+# --print-memory prints the memory it would give the enclave (MiB) and exits;
+# --print-boot-floor the part of it an image needs just to boot (no nitro-cli).
 # Exit codes: 0 running (or stopped by SIGTERM under --watch), 1 failed or
 # enclave lost, 2 usage.
 set -euo pipefail
@@ -23,6 +26,7 @@ memory=${TEEREX_MEMORY_MIB:-4096} # bb needs room to prove; raised to the EIF mi
 debug=${TEEREX_DEBUG:-0}
 allocator=${TEEREX_ALLOCATOR_YAML:-/etc/nitro_enclaves/allocator.yaml}
 watch=0
+print=""
 while [ $# -gt 0 ]; do
   case $1 in
     --eif) eif=$2; shift 2 ;;
@@ -31,7 +35,9 @@ while [ $# -gt 0 ]; do
     --memory) memory=$2; shift 2 ;;
     --debug) debug=1; shift ;;
     --watch) watch=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --print-memory) print=memory; shift ;;
+    --print-boot-floor) print=floor; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run-enclave: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -39,10 +45,23 @@ die() { echo "run-enclave: $*" >&2; exit 1; }
 [ -f "$eif" ] || die "no EIF at $eif (deploy/build-eif.sh)"
 
 # Seed lesson 5 (E26): nitro-cli wants at least ~4x the EIF size (a 1.1 GB
-# EIF needed 4304 MiB). Take 4x + 512 MiB for teerexd and bb's working set,
-# rounded up to 256 MiB, unless a larger amount is asked for.
+# EIF needed 4304 MiB). Booting needs room to unpack the ramdisks into memory:
+# measured by the VM test (vm_boot_memory, bench/RESULTS.md), the smallest
+# memory that boots and serves is 96 MiB for a 26 MiB EIF (no bb) and
+# 224 MiB for a 65 MiB EIF (with bb), ~3.3 x EIF + 10 MiB; below it the
+# unpacking fails ("Initramfs unpacking failed: write error"). Boot floor:
+# 4 x EIF + 32 MiB (covers both, and nitro-cli's ~4x). Then 512 MiB for
+# teerexd and bb's working set, rounded up to 256 MiB, unless a larger
+# amount is asked for (the default, 4096, is sized for chonk proofs).
 eif_mib=$(( ( $(stat -c %s "$eif") + 1048575 ) / 1048576 ))
-min_mib=$(( ( (eif_mib * 4 + 512) + 255 ) / 256 * 256 ))
+boot_floor=$(( eif_mib * 4 + 32 ))
+min_mib=$(( ( (boot_floor + 512) + 255 ) / 256 * 256 ))
+if [ "$print" = floor ]; then echo "$boot_floor"; exit 0; fi
+if [ "$print" = memory ]; then
+  if [ -z "$memory" ] || [ "$memory" -lt "$min_mib" ]; then memory=$min_mib; fi
+  echo "$memory"
+  exit 0
+fi
 if [ -z "$memory" ] || [ "$memory" -lt "$min_mib" ]; then
   [ -z "$memory" ] || echo "run-enclave: memory $memory MiB is below the minimum for a ${eif_mib} MiB EIF; using $min_mib"
   memory=$min_mib

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the enclave's root file system from deploy/runtime-files.txt and
-# prints its size accounting. Used by Dockerfile.enclave (build stage) and
-# usable without Docker.
-#   stage-rootfs.sh --build DIR --bb FILE --crs DIR --out DIR
+# prints its size accounting. Used by deploy/make-eif.sh (the image) and by
+# Dockerfile.enclave (build stage): one definition for both.
+#   stage-rootfs.sh --build DIR [--bb FILE] [--crs DIR] --out DIR
 #                   [--max-ours-mib N (10)] [--max-libs-mib N (16)]
+# Without --bb (--crs) the lines of runtime-files.txt that need it are left
+# out, and a warning says the image cannot prove.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
@@ -20,7 +22,7 @@ while [ $# -gt 0 ]; do
     *) echo "stage-rootfs: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-for v in build bb crs out; do
+for v in build out; do
   [ -n "${!v}" ] || { echo "stage-rootfs: --$v is required" >&2; exit 2; }
 done
 [ ! -e "$out" ] || [ -z "$(ls -A "$out")" ] || { echo "stage-rootfs: $out is not empty" >&2; exit 2; }
@@ -48,6 +50,10 @@ while read -r source dest mode; do
   if [ "$source" = - ]; then
     mkdir -p "$out$dest"
     chmod "$mode" "$out$dest"
+    continue
+  fi
+  if { [ -z "$bb" ] && [[ "$source" == *@BB@* ]]; } || { [ -z "$crs" ] && [[ "$source" == *@CRS@* ]]; }; then
+    echo "stage-rootfs: WARNING: $dest left out (no --bb/--crs given): this image cannot prove" >&2
     continue
   fi
   source=${source//@BUILD@/$build}

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libarchive-dev liblzma-dev debian-archive-keyring
   libseccomp-dev
   gnupg haproxy wrk cpio shellcheck python3 curl iproute2 util-linux procps hyperfine jq file bc prometheus
+  qemu-system-x86 xz-utils
 )
 
 SUDO=""
@@ -49,4 +50,7 @@ done
 # Real prover inputs (npm tarballs, Debian 13 runtime) for the bundle tests
 # and the demo, cached outside the clone.
 bash scripts/cache-bb-inputs.sh
+# The VM test's pinned stock kernel (tests/integration/vm/kernel.pin), cached
+# outside the clone. Not fatal: without it the vm_boot* tests say why and skip.
+SUDO="$SUDO" bash scripts/vm-kernel.sh fetch || true
 echo "setup: done"
