@@ -1,59 +1,65 @@
 #!/usr/bin/env bash
-# Builds the enclave image with Docker, converts it to an EIF with nitro-cli,
-# and writes the PCRs clients pin.
-#   deploy/build-eif.sh [--crs DIR] [--out DIR] [--tag TAG]
+# Builds the enclave image for deployment on the EC2 parent: deploy/make-eif.sh
+# (the reproducible, Docker-free image) run inside a Debian 12 build container
+# (Dockerfile.enclave), with nitro-cli's blobs, the CRS and bb 5.0.0 from npm.
+# The PCRs it writes are what anyone gets from the same commit and the same
+# inputs (blobs, bb, CRS, the Debian packages in build-env.txt): docs/VERIFY.md.
+#   deploy/build-eif.sh [--crs DIR] [--blobs DIR] [--out DIR]
 # Writes OUT/teerex.eif, OUT/pcrs.json ({"PCR0":..,"PCR1":..,"PCR2":..}),
-# OUT/build-enclave.json (nitro-cli's full output), OUT/teerex-proxy, OUT/teerex-logd.
+# OUT/build-env.txt, OUT/rootfs.manifest, OUT/binaries.sha256,
+# OUT/init-check.json, OUT/teerex-proxy, OUT/teerex-logd (static, for the parent).
 # Exit codes: 0 ok, 1 a build step failed, 2 usage.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 crs=${TEEREX_CRS_DIR:-/var/lib/teerex/crs}
+blobs=${TEEREX_BLOBS_DIR:-/usr/share/nitro_enclaves/blobs/x86_64}
 out=$src/out/enclave
-tag=teerex-enclave:latest
+tag=teerex-eif-out:$$
 while [ $# -gt 0 ]; do
   case $1 in
     --crs) crs=$2; shift 2 ;;
+    --blobs) blobs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    --tag) tag=$2; shift 2 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "build-eif: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 die() { echo "build-eif: $*" >&2; exit 1; }
-for tool in docker nitro-cli jq git; do
+for tool in docker jq git; do
   command -v "$tool" >/dev/null || die "$tool is not installed (see deploy/user-data.sh)"
 done
 [ -f "$crs/bn254_g1.dat" ] || die "no CRS in $crs (bn254_g1.dat, bn254_g2.dat)"
+for f in cmdline init nsm.ko; do
+  [ -f "$blobs/$f" ] || die "no $blobs/$f (install aws-nitro-enclaves-cli, or --blobs DIR)"
+done
 mkdir -p "$out"
 
-# Seed lesson 4: nitro-cli build-enclave fails with E51 without this.
-export NITRO_CLI_ARTIFACTS=${NITRO_CLI_ARTIFACTS:-/var/lib/teerex/nitro-artifacts}
-mkdir -p "$NITRO_CLI_ARTIFACTS"
-
-# A clean build context: the committed tree (git archive HEAD) plus the CRS.
-# Uncommitted changes are not built: commit first.
+# A clean build context: the committed tree (git archive HEAD), the CRS and
+# the blobs. Uncommitted changes are not built: commit first.
 ctx=$(mktemp -d /tmp/teerex-ctx.XXXXXX)
-trap 'rm -rf "$ctx"' EXIT
+cid=""
+trap 'rm -rf "$ctx"; [ -z "$cid" ] || docker rm "$cid" >/dev/null 2>&1 || true' EXIT
 git -C "$src" archive --format=tar HEAD | tar -x -C "$ctx"
-mkdir -p "$ctx/deploy/crs"
+mkdir -p "$ctx/deploy/crs" "$ctx/deploy/blobs"
 cp "$crs/bn254_g1.dat" "$crs/bn254_g2.dat" "$ctx/deploy/crs/"
-echo "== docker build (enclave image) from $(git -C "$src" rev-parse --short HEAD)"
-docker build -f "$ctx/deploy/Dockerfile.enclave" --target enclave -t "$tag" "$ctx"
-echo "== docker build (host tools: static teerex-proxy, teerex-logd)"
-docker build -f "$ctx/deploy/Dockerfile.enclave" --target host-tools -t teerex-host-tools "$ctx"
-cid=$(docker create teerex-host-tools /teerex-proxy)
-docker cp "$cid:/teerex-proxy" "$out/teerex-proxy"
-docker cp "$cid:/teerex-logd" "$out/teerex-logd"
+[ -f "$blobs/bzImage" ] || die "no $blobs/bzImage"
+cp "$blobs/bzImage" "$blobs/cmdline" "$blobs/init" "$blobs/nsm.ko" "$ctx/deploy/blobs/"
+epoch=$(git -C "$src" log -1 --format=%ct)
+echo "== make-eif.sh in Debian 12 (Dockerfile.enclave) from $(git -C "$src" rev-parse --short HEAD)"
+docker build -f "$ctx/deploy/Dockerfile.enclave" --target out -t "$tag" \
+  --build-arg SOURCE_DATE_EPOCH="$epoch" "$ctx"
+cid=$(docker create "$tag" /none)
+for f in teerex.eif pcrs.json build-env.txt rootfs.manifest rootfs-sizes.txt binaries.sha256 \
+         init-check.json teerex-proxy teerex-logd; do
+  docker cp "$cid:/out/$f" "$out/$f"
+done
 docker rm "$cid" >/dev/null
-size=$(docker image inspect "$tag" --format '{{.Size}}')
-echo "enclave image $tag: $(( size / 1048576 )) MiB (the TypeScript server's EIF was ~1.1 GB)"
-
-echo "== nitro-cli build-enclave"
-nitro-cli build-enclave --docker-uri "$tag" --output-file "$out/teerex.eif" \
-  > "$out/build-enclave.json" || die "nitro-cli build-enclave failed (see above)"
-jq '.Measurements | {PCR0, PCR1, PCR2}' "$out/build-enclave.json" > "$out/pcrs.json"
-jq -e '.PCR0 | test("^[0-9a-f]{96}$")' "$out/pcrs.json" >/dev/null ||
-  die "no PCR0 in nitro-cli output"
+cid=""
+docker image rm "$tag" >/dev/null 2>&1 || true
+jq -e '.PCR0 | test("^[0-9a-f]{96}$")' "$out/pcrs.json" >/dev/null || die "no PCR0 in pcrs.json"
+# The container had no .git: the commit is known here.
+sed -i "s/^commit: .*/commit: $(git -C "$src" rev-parse HEAD)/" "$out/build-env.txt"
+cat "$out/rootfs-sizes.txt"
 echo "EIF: $out/teerex.eif ($(( $(stat -c %s "$out/teerex.eif") / 1048576 )) MiB)"
-echo "PCRs for clients (pin PCR0, and PCR1/PCR2 when the kernel is pinned too):"
+echo "PCRs for clients (publish pcrs.json with build-env.txt; pin PCR0, or PCR2 for our code alone):"
 cat "$out/pcrs.json"

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # EC2 user-data for Amazon Linux 2023 on a Nitro-Enclaves-enabled instance
 # (e.g. m5.xlarge with --enclave-options Enabled=true): installs nitro-cli and
-# Docker, builds the EIF from the given source ref, installs the systemd units
-# and starts the enclave and the proxy. Set the variables below (or export
-# them in a wrapper) before use.
+# Docker, builds the reproducible EIF from the given source ref
+# (deploy/build-eif.sh: deploy/make-eif.sh in a Debian 12 build container;
+# Docker is only the build environment, the image is make-eif.sh's), installs
+# the systemd units and starts the enclave and the proxy. The pcrs.json it
+# publishes (/var/lib/teerex/pcrs.json, with build-env.txt) is what anyone
+# rebuilds from the same commit and inputs (docs/VERIFY.md). Set the
+# variables below (or export them in a wrapper) before use.
 set -euo pipefail
 TEEREX_REPO=${TEEREX_REPO:-https://github.com/OWNER/tee-rex-c.git}
 TEEREX_REF=${TEEREX_REF:-main}
@@ -16,7 +20,7 @@ usermod -aG ne,docker ec2-user || true
 systemctl enable --now docker
 systemctl enable nitro-enclaves-allocator.service
 
-install -d -m 0755 /var/lib/teerex /var/lib/teerex/crs /var/lib/teerex/nitro-artifacts
+install -d -m 0755 /var/lib/teerex /var/lib/teerex/crs
 if [ ! -d /var/lib/teerex/src/.git ]; then
   git clone --branch "$TEEREX_REF" --depth 1 "$TEEREX_REPO" /var/lib/teerex/src
 fi
@@ -25,10 +29,10 @@ if [ -n "$TEEREX_CRS_URL" ]; then
 fi
 
 cd /var/lib/teerex/src
-NITRO_CLI_ARTIFACTS=/var/lib/teerex/nitro-artifacts \
-  deploy/build-eif.sh --crs /var/lib/teerex/crs --out /var/lib/teerex/out
+deploy/build-eif.sh --crs /var/lib/teerex/crs --out /var/lib/teerex/out
 install -m 0644 /var/lib/teerex/out/teerex.eif /var/lib/teerex/teerex.eif
 install -m 0644 /var/lib/teerex/out/pcrs.json /var/lib/teerex/pcrs.json
+install -m 0644 /var/lib/teerex/out/build-env.txt /var/lib/teerex/build-env.txt
 install -m 0755 /var/lib/teerex/out/teerex-proxy /usr/local/bin/teerex-proxy
 install -m 0755 /var/lib/teerex/out/teerex-logd /usr/local/bin/teerex-logd
 install -m 0755 deploy/run-enclave.sh /usr/local/bin/teerex-run-enclave
@@ -39,5 +43,5 @@ printf 'TEEREX_CPUS=%s\n' "$TEEREX_CPUS" > /etc/default/teerex
 systemctl daemon-reload
 systemctl enable --now teerex-logd.service teerex-enclave.service teerex-proxy.service \
   teerex-ops-proxy.service
-echo "teerex: PCRs for clients in /var/lib/teerex/pcrs.json:"
+echo "teerex: PCRs for clients in /var/lib/teerex/pcrs.json (inputs: /var/lib/teerex/build-env.txt):"
 cat /var/lib/teerex/pcrs.json

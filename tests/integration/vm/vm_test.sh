@@ -6,7 +6,8 @@
 #   vm_test.sh boot     boot it; /health, attestation, restart, console flood,
 #                       default vsock listener up
 #   vm_test.sh memory   smallest guest memory that boots and serves, with and
-#                       without bb; run-enclave.sh's formula checked against it
+#                       without bb; run-enclave.sh's boot floor must boot, its
+#                       memory leave 512 MiB above the measured minimum
 #   vm_test.sh prove    the real bb proves the demo circuit in the VM, through
 #                       teerex-proxy (PROXY v2) on the host; bb verify on the host
 # What differs from a real enclave, and only that: Debian's kernel instead of
@@ -79,17 +80,24 @@ boot)
     record "restart_serving_ms_$round" "$took"
   done
 
-  # A flood of requests while nobody reads the console.
+  # A flood of requests while nobody reads the console (each request logs a
+  # line). Blocked on the console, teerexd would stall on its full stdout pipe
+  # and requests would time out (10 s); bounded and non-blocking, none fails
+  # and the latency stays that of a read console (noisy under TCG: 3x + 0.5 s).
+  base=$(node "$HERE/flood.js" "$URL/health" 400 8 10000)
+  note "baseline with the console read: $base"
   stop_console_reader
   flood=$(node "$HERE/flood.js" "$URL/health" 2000 8 10000)
-  agent "kill teerex-init 10" > /dev/null # SIGUSR1: counters to the console
   resume_console_reader
   note "flood with the console unread: $flood"
   [ "$(jfield "$flood" fail)" = 0 ] || fail "requests failed while the console was unread"
-  [ "$(jfield "$flood" max)" -lt 3000 ] || fail "a request stalled with the console unread"
-  wait_console '"event":"stats"' 20000 || fail "no stats line from teerex-init after the flood"
-  dropped=$(grep -o '"console_lines_dropped":[0-9]*' "$CONSOLE_LOG" | tail -n 1 | cut -d: -f2)
-  note "teerex-init console: ${dropped:-?} lines dropped while unread (bounded ring, never blocking)"
+  [ "$(jfield "$flood" p99)" -le $(( 3 * $(jfield "$base" p99) + 500 )) ] ||
+    fail "p99 grew with the console unread (baseline $(jfield "$base" p99) ms)"
+  # Once the console drains, teerex-init reports what it had to drop.
+  wait_console '"event":"console_dropped"' 30000 ||
+    fail "teerex-init reported no dropped console lines after the flood"
+  dropped=$(grep -a -o '"event":"console_dropped","lines":[0-9]*' "$CONSOLE_LOG" | tail -n 1 | sed 's/.*://')
+  note "teerex-init console: $dropped lines dropped while unread (bounded ring, never blocking)"
   wait_health 5000 || fail "not serving after the flood"
   record boot_to_health_ms "$BOOT_MS"
   record accel "\"$ACCEL\""
@@ -98,14 +106,15 @@ memory)
   for variant in nobb bb; do
     img=$IMG_NOBB
     [ "$variant" = bb ] && img=$IMG_BB
-    # Bisection to 16 MiB between 64 MiB and the first of 320, 640, 1280 that serves.
-    lo=64 hi=320 why=""
-    until boots_at "$img" "$hi"; do
-      lo=$hi why=$LAST_FAILURE hi=$(( hi * 2 ))
-      [ "$hi" -le 1280 ] || fail "$variant: does not boot even with 1280 MiB: $LAST_FAILURE"
-    done
+    # run-enclave.sh's boot floor for this EIF must boot and serve (the
+    # formula's check); below it, bisection to 16 MiB down to 64 MiB.
+    floor=$(bash "$TR_SOURCE_DIR/deploy/run-enclave.sh" --eif "$img/teerex.eif" --print-boot-floor)
+    boots_at "$img" "$floor" ||
+      fail "$variant: run-enclave.sh's boot floor ($floor MiB) does not boot and serve: $LAST_FAILURE"
+    lo=64 hi=$floor why=""
     while [ $(( hi - lo )) -gt 16 ]; do
       mid=$(( (lo + hi) / 2 / 16 * 16 ))
+      [ "$mid" -gt "$lo" ] || mid=$(( lo + 16 ))
       if boots_at "$img" "$mid"; then hi=$mid; else lo=$mid why=$LAST_FAILURE; fi
     done
     eif_mib=$(mib_of "$img/teerex.eif")
@@ -113,10 +122,9 @@ memory)
     record "min_memory_mib_$variant" "$hi"
     record "eif_mib_$variant" "$eif_mib"
     formula=$(bash "$TR_SOURCE_DIR/deploy/run-enclave.sh" --eif "$img/teerex.eif" --print-memory --memory 0)
-    note "$variant: run-enclave.sh gives $formula MiB"
-    [ "$formula" -ge "$hi" ] || fail "run-enclave.sh's $formula MiB is below the measured $hi MiB"
-    floor=$(bash "$TR_SOURCE_DIR/deploy/run-enclave.sh" --eif "$img/teerex.eif" --print-boot-floor)
-    [ "$floor" -ge "$hi" ] || fail "run-enclave.sh's boot floor $floor MiB is below the measured $hi MiB"
+    note "$variant: run-enclave.sh: boot floor $floor MiB (boots), enclave memory at least $formula MiB"
+    [ "$formula" -ge $(( hi + 512 )) ] || fail "run-enclave.sh's $formula MiB leaves < 512 MiB above the measured $hi MiB"
+    record "boot_floor_mib_$variant" "$floor"
     record "formula_mib_$variant" "$formula"
   done
   ;;
