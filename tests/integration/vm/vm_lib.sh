@@ -276,6 +276,11 @@ wait_console() { # PATTERN TIMEOUT_MS
   while [ "$(now_ms)" -lt "$end" ]; do console_has "$1" && return 0; sleep 0.1; done
   return 1
 }
+# A guest kernel that crashes (an oops, not a shortage: "Fatal exception",
+# "BUG:", "general protection") is shown and the boot tried once more: under
+# TCG on a loaded host this happened once in ~40 boots, at a memory that
+# booted before and after.
+KERNEL_CRASH='Fatal exception|BUG: |general protection|Oops'
 BOOT_FAILURE='Kernel panic|Out of memory|oom-kill|FATAL|Initramfs unpacking failed|No working init|exited with code|killed by signal'
 
 # Boots IMG with MEM MiB until /health answers; LAST_FAILURE says why not.
@@ -301,13 +306,31 @@ try_boot() { # IMG MEM TIMEOUT_MS
 }
 
 boot_vm() { # IMG MEM
-  try_boot "$1" "$2" 120000 || fail "the image did not boot and serve with $2 MiB: $LAST_FAILURE"
+  try_boot "$1" "$2" 240000 && return 0
+  if grep -q -a -E "$KERNEL_CRASH" "$CONSOLE_LOG"; then
+    echo "== guest kernel crash, console before it:"
+    grep -a -v '"ts"' "$CONSOLE_LOG" | grep -a -B 30 -m 1 -E "$KERNEL_CRASH" | tail -n 40
+    note "booting once more"
+    stop_vm
+    try_boot "$1" "$2" 240000 && return 0
+  fi
+  fail "the image did not boot and serve with $2 MiB: $LAST_FAILURE"
 }
 
-boots_at() { # IMG MEM -> 0 when it boots and serves
-  local ok=1
-  if try_boot "$1" "$2" 90000; then ok=0; fi
-  note "$(basename "$1") at $2 MiB: $([ $ok = 0 ] && echo "serves after ${BOOT_MS} ms" || echo "fails: $LAST_FAILURE")"
+boots_at() { # IMG MEM -> 0 when it boots and serves (a crash: once more)
+  local ok=1 try
+  for try in 1 2; do
+    if try_boot "$1" "$2" 240000; then ok=0; fi
+    note "$(basename "$1") at $2 MiB: $([ $ok = 0 ] && echo "serves after ${BOOT_MS} ms" || echo "fails: $LAST_FAILURE")"
+    if [ $ok = 1 ] && [ "$try" = 1 ] && grep -q -a -E "$KERNEL_CRASH" "$CONSOLE_LOG"; then
+      echo "== guest kernel crash (not a memory shortage), console before it:"
+      grep -a -v '"ts"' "$CONSOLE_LOG" | grep -a -B 30 -m 1 -E "$KERNEL_CRASH" | tail -n 40
+      note "trying $2 MiB once more"
+      stop_vm
+      continue
+    fi
+    break
+  done
   stop_vm
   return $ok
 }
