@@ -209,8 +209,9 @@ flood)
   mkfifo "$WORK/console"
   exec 9<>"$WORK/console"
   # shellcheck disable=SC2016 # $i belongs to the generated script
-  printf '#!/bin/sh\ni=0\nwhile :; do cat %s/chunk; i=$((i+1)); echo $i > %s/spam.count; sleep 0.02; done\n' \
-    "$WORK" "$WORK" > "$WORK/spam.sh"
+  # The count is replaced atomically (rename): a reader never sees it empty.
+  printf '#!/bin/sh\ni=0\nwhile :; do cat %s/chunk; i=$((i+1)); echo $i > %s/spam.tmp; mv %s/spam.tmp %s/spam.count; sleep 0.02; done\n' \
+    "$WORK" "$WORK" "$WORK" "$WORK" > "$WORK/spam.sh"
   chmod +x "$WORK/spam.sh"
   node -e 'let s="";for(let i=0;i<500;i++)s+=JSON.stringify({event:"spam",i,pad:"y".repeat(60)})+"\n";process.stdout.write(s)' > "$WORK/chunk"
   # Baseline: the same server without teerex-init, its log to /dev/null.

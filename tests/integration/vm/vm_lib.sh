@@ -174,6 +174,25 @@ build_images() {
   W=$(mktemp -d /tmp/teerex-vm.XXXXXX)
   trap 'rm -rf "$W"' EXIT
   probe_accel
+  # make-eif.sh --env: replaces the image's line of that name (and says so),
+  # adds a new name; the staged config keeps one line per name and passes
+  # teerex-init --check; PCR2 moves. (teerex-eif and teerex-init refuse a
+  # repeated name themselves: eif_build_test, init_check.)
+  bash "$TR_SOURCE_DIR/deploy/make-eif.sh" --blobs "$VMDIR/blobs" --out "$W/env" \
+    --env LISTEN=proxy+vsock:any:5000 --env VM_TEST_NEW=1 > "$W/env.log" 2>&1 ||
+    { cat "$W/env.log"; fail "make-eif.sh --env"; }
+  grep -q "^make-eif: --env LISTEN=proxy+vsock:any:5000 replaces the image's 'env = LISTEN=" "$W/env.log" ||
+    { cat "$W/env.log"; fail "make-eif.sh did not say which LISTEN it replaced"; }
+  grep -q "^make-eif: --env VM_TEST_NEW=1 added" "$W/env.log" || fail "make-eif.sh did not say it added VM_TEST_NEW"
+  conf=$W/env/rootfs/etc/teerex-init.conf
+  [ "$(grep -c -E '^[[:space:]]*env[[:space:]]*=[[:space:]]*LISTEN=' "$conf")" = 1 ] ||
+    fail "the staged teerex-init.conf has not exactly one LISTEN"
+  grep -q -x 'env = LISTEN=proxy+vsock:any:5000' "$conf" || fail "LISTEN not replaced"
+  grep -q '"env":\[[^]]*"VM_TEST_NEW"' "$W/env/init-check.json" || fail "init-check.json lacks VM_TEST_NEW"
+  [ "$(jq -r .PCR2 "$W/env/pcrs.json")" != "$(jq -r .PCR2 "$VMDIR/nobb/pcrs.json")" ] ||
+    fail "--env did not change PCR2"
+  note "make-eif.sh --env: LISTEN replaced (said), VM_TEST_NEW added, one line per name, PCR2 moved"
+
   record kernel_bytes "$(stat -c %s "$VMDIR/bb/sections/kernel")"
   record kernel "$(head -n 20 "$kdir/pin" | sed -n 's/^package=//p')"
   cp -r "$kdir/modules" "$kdir/modules.order" "$VMDIR/"
