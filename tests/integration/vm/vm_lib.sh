@@ -122,7 +122,7 @@ probe_accel() {
     -initrd "$VMDIR/bb/sections/ramdisk1" -append "$(cat "$VMDIR/bb/sections/cmdline")" \
     > "$W/probe.qemu" 2>&1 &
   pid=$!
-  end=$(( $(now_ms) + 30000 ))
+  end=$(( $(now_ms) + 15000 )) # KVM reaches init in ~2 s; TCG here in ~5 s
   while [ "$(now_ms)" -lt "$end" ] && kill -0 "$pid" 2>/dev/null; do
     grep -q -a vm-standin-init "$out" 2>/dev/null && break
     grep -q -E 'KVM internal error|entry failed|EFER=' "$W/probe.qemu" && break
@@ -134,7 +134,7 @@ probe_accel() {
     echo kvm > "$VMDIR/accel"
     note "KVM boots Linux here: -accel kvm -cpu host"
   else
-    note "KVM cannot boot Linux here ($(grep -m1 -o -E 'KVM internal error[^.]*|entry failed[^.]*|EFER=' "$W/probe.qemu" || echo "no init line within 30 s")): TCG with -cpu max"
+    note "KVM cannot boot Linux here ($(grep -m1 -o -E 'KVM internal error[^.]*|entry failed[^.]*|EFER=' "$W/probe.qemu" || echo "no init line within 15 s")): TCG with -cpu max"
   fi
 }
 

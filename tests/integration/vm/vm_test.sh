@@ -156,6 +156,13 @@ prove)
     -i "$W/proof.bin.bb/public_inputs" -c "$W/crs" > "$W/verify.log" 2>&1 ||
     { cat "$W/verify.log"; fail "bb verify on the host rejected the VM's proof"; }
   note "bb verify on the host: OK"
+  # The prover sandbox (issue 11) on this kernel: which parts teerexd could use.
+  sbx=$(grep -a -o '"event":"sandbox","active":"[^"]*","disabled":"[^"]*","unavailable":"[^"]*"' "$CONSOLE_LOG" | tail -n 1)
+  [ -n "$sbx" ] || fail "teerexd logged no sandbox line"
+  note "prover sandbox in the VM: $sbx"
+  if [[ "$sbx" != *'"unavailable":""'* ]]; then
+    note "NOTE: the stock Debian kernel lacks sandbox parts that AWS's enclave kernel has (see above)"
+  fi
   record prove_ms "$prove_ms"
   record prove_memory_mib "$mem"
   ;;
