@@ -3,7 +3,8 @@
 # This is the image deploy/build-eif.sh builds for deployment, and the one
 # whose pcrs.json clients pin (docs/VERIFY.md).
 #
-#   deploy/make-eif.sh --blobs DIR --bb FILE --crs DIR [--out DIR]
+#   deploy/make-eif.sh --blobs DIR --bb PATH [--bb-version NAME] --crs DIR [--out DIR]
+#                      [--bundle DIR]... [--allow FILE]
 #                      [--env K=V]... [--sign-key KEY --sign-cert CERT]
 #   deploy/make-eif.sh --binaries-only [--targets "teerex-init teerexd"] [--out DIR]
 #
@@ -18,7 +19,11 @@
 #    release and package versions (recorded in OUT/build-env.txt).
 # 2. Stages the root file system with deploy/stage-rootfs.sh from
 #    runtime-files.txt: /teerex-init, /app/teerexd, /etc/teerex-init.conf,
-#    /app/bb, /app/crs/, the shared libraries and loader. --env K=V replaces
+#    the prover bundles in /app/bb-versions/ (--bb: the default, a bundle
+#    directory from `teerex bb fetch` or an executable; --bundle: more) and
+#    their allow-list /etc/teerex/bb-allowed (plus --allow's "VERSION DIGEST"
+#    lines: versions the parent may provision on demand), /app/crs/, the
+#    shared libraries and loader (stage-rootfs.sh --help). --env K=V replaces
 #    the `env = K=...` line of the staged teerex-init.conf (or adds one) and
 #    says so; the result must pass `teerex-init --check`. Without --bb or
 #    --crs the image is built without them and cannot prove (a warning says so).
@@ -35,7 +40,8 @@ umask 022
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$SRC/out/eif
-BLOBS="" BB="" CRS="" KEY="" CERT="" BIN_ONLY=0
+BLOBS="" BB="" BBV="" ALLOW="" CRS="" KEY="" CERT="" BIN_ONLY=0
+BUNDLES=()
 TARGETS="teerex-init teerexd"
 # The image's command: the same as Dockerfile.enclave's ENTRYPOINT.
 CMD="/teerex-init --config /etc/teerex-init.conf"
@@ -48,6 +54,9 @@ while [ $# -gt 0 ]; do
   case $1 in
     --blobs) BLOBS=$2; shift 2 ;;
     --bb) BB=$2; shift 2 ;;
+    --bb-version) BBV=$2; shift 2 ;;
+    --bundle) BUNDLES+=("$2"); shift 2 ;;
+    --allow) ALLOW=$2; shift 2 ;;
     --crs) CRS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --env) ENVS+=("$2"); shift 2 ;;
@@ -115,6 +124,9 @@ STAGE=$OUT/rootfs
 rm -rf "${STAGE:?}" "$STAGE.manifest"
 stage_args=(--build "$BUILD" --out "$STAGE")
 if [ -n "$BB" ]; then stage_args+=(--bb "$BB"); else echo "make-eif: WARNING: no --bb: this image cannot prove" >&2; fi
+[ -z "$BBV" ] || stage_args+=(--bb-version "$BBV")
+for b in "${BUNDLES[@]}"; do stage_args+=(--bundle "$b"); done
+[ -z "$ALLOW" ] || stage_args+=(--allow "$ALLOW")
 if [ -n "$CRS" ]; then stage_args+=(--crs "$CRS"); else echo "make-eif: WARNING: no --crs: this image cannot prove" >&2; fi
 bash "$SRC/deploy/stage-rootfs.sh" "${stage_args[@]}" > "$OUT/rootfs-sizes.txt" ||
   { cat "$OUT/rootfs-sizes.txt" >&2; die "staging the root file system failed"; }
@@ -159,7 +171,9 @@ SIGN=()
   echo "cc: $(cc --version | head -n 1)"
   echo "cmake: $(cmake --version | head -n 1)"
   echo "blobs: $(cd "$BLOBS" && sha256sum -- "$(basename "$kernel")" cmdline init nsm.ko | tr '\n' ' ')"
-  [ -z "$BB" ] || echo "bb: $(sha256sum < "$BB" | cut -d' ' -f1)"
+  # the prover bundles (name, digest) this image runs or may be given
+  grep -Ev '^#' "$STAGE/etc/teerex/bb-allowed" | sed 's/^/bundle allowed: /'
+  for d in "$STAGE"/app/bb-versions/*; do [ -d "$d" ] && echo "bundle in image: $(basename "$d")"; done
   [ -z "$CRS" ] || echo "crs: $(cd "$CRS" && sha256sum -- bn254_g1.dat bn254_g2.dat | tr '\n' ' ')"
   echo "env overrides: ${ENVS[*]:-none}"
   if command -v dpkg-query >/dev/null; then

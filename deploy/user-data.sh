@@ -35,13 +35,20 @@ install -m 0644 /var/lib/teerex/out/pcrs.json /var/lib/teerex/pcrs.json
 install -m 0644 /var/lib/teerex/out/build-env.txt /var/lib/teerex/build-env.txt
 install -m 0755 /var/lib/teerex/out/teerex-proxy /usr/local/bin/teerex-proxy
 install -m 0755 /var/lib/teerex/out/teerex-logd /usr/local/bin/teerex-logd
+# The provisioning service: the image build's Debian packages and bundles of
+# the allowed versions, so that what it sends is what the pinned image allows.
+install -d -m 0755 /var/lib/teerex/debs /var/lib/teerex-provision/bundles
+install -m 0644 /var/lib/teerex/out/debs/*.deb /var/lib/teerex/debs/
+cp -n /var/lib/teerex/out/provision-store/*.tar /var/lib/teerex/out/provision-store/*.digest \
+  /var/lib/teerex-provision/bundles/ 2>/dev/null || true
 install -m 0755 deploy/run-enclave.sh /usr/local/bin/teerex-run-enclave
 install -m 0755 deploy/drain.sh /usr/local/bin/teerex-drain
 install -m 0644 deploy/teerex-enclave.service deploy/teerex-proxy.service \
-  deploy/teerex-logd.service deploy/teerex-ops-proxy.service /etc/systemd/system/
+  deploy/teerex-logd.service deploy/teerex-ops-proxy.service \
+  deploy/teerex-provision-container.service deploy/teerex-provision-relay.service /etc/systemd/system/
 printf 'TEEREX_CPUS=%s\n' "$TEEREX_CPUS" > /etc/default/teerex
 systemctl daemon-reload
-systemctl enable --now teerex-logd.service teerex-enclave.service teerex-proxy.service \
-  teerex-ops-proxy.service
+systemctl enable --now teerex-logd.service teerex-provision-container.service \
+  teerex-provision-relay.service teerex-enclave.service teerex-proxy.service teerex-ops-proxy.service
 echo "teerex: PCRs for clients in /var/lib/teerex/pcrs.json (inputs: /var/lib/teerex/build-env.txt):"
 cat /var/lib/teerex/pcrs.json
