@@ -24,9 +24,13 @@ struct cbor_item_t; /* libcbor */
 /* --- checked CBOR accessors (cose_cbor.c) --- */
 
 /* Decodes exactly one item from p[0..n) (trailing bytes, malformed input,
- * indefinite strings, too deep or too many items -> err). *out is owned by
- * the caller: cbor_decref(). */
+ * indefinite strings, too deep or more than TR_MAX_CBOR_ITEMS items -> err).
+ * *out is owned by the caller: cbor_decref(). */
 TR_RESULT cose_cbor_load(const uint8_t *p, size_t n, int32_t err, struct cbor_item_t **out);
+/* The same with the caller's item limit (serde's byte arrays in an EIF
+ * signature section are one item per octet). */
+TR_RESULT cose_cbor_load_max(const uint8_t *p, size_t n, size_t max_items, int32_t err,
+                             struct cbor_item_t **out);
 /* Finds a text key in a map: *out = NULL when absent; a duplicate of the key,
  * or a map that is not a map, fails with err. */
 TR_RESULT cose_cbor_map_get(const struct cbor_item_t *map, const char *key, int32_t err,
@@ -63,9 +67,24 @@ TR_RESULT cose_cbor_serialize_array(struct cbor_item_t **items, size_t n, struct
 
 /* --- COSE_Sign1 (cose_sign1.c) --- */
 
+#define COSE_ALG_ES256 (-7)
 #define COSE_ALG_ES384 (-35)
+#define COSE_ALG_ES512 (-36)
 #define COSE_TAG_SIGN1 18
 #define COSE_ES384_SIG_LEN 96
+
+/* The ECDSA algorithms of RFC 9053 2.1: attestation documents use ES384,
+ * EIF signatures whichever fits the signer's curve. */
+struct cose_alg {
+    int64_t id;
+    const char *curve;  /* OpenSSL group name */
+    const char *digest; /* OpenSSL digest name */
+    size_t coord;       /* octets of r and of s in the raw signature */
+};
+/* NULL unless id is ES256, ES384 or ES512. */
+const struct cose_alg *cose_alg_find(int64_t id);
+/* The algorithm of an EC key's curve (P-256, P-384, P-521); NULL otherwise. */
+const struct cose_alg *cose_alg_of_key(EVP_PKEY *key);
 
 struct cose_sign1 {
     struct cbor_item_t *root;      /* owned */
@@ -76,20 +95,33 @@ struct cose_sign1 {
     bool tagged; /* was wrapped in tag 18 */
 };
 
-/* Parses [protected bstr, unprotected map, payload bstr, signature bstr],
- * untagged or tag 18, alg (label 1 of the protected map) must be ES384,
- * the signature 96 bytes. Every failure is TR_ERR_ATTEST_INVALID_COSE
+/* The structure alone: [protected bstr, unprotected map, payload bstr,
+ * signature bstr], untagged or tag 18; the protected bstr a map with unique
+ * labels and an integer alg (label 1), which the unprotected map (or null)
+ * does not repeat. Any failure is err; the caller judges alg and the
+ * signature's length. */
+TR_RESULT cose_sign1_decode(const uint8_t *p, size_t n, int32_t err, struct cose_sign1 *out);
+/* An attestation document's envelope: cose_sign1_decode, alg ES384, the
+ * signature 96 bytes. Every failure is TR_ERR_ATTEST_INVALID_COSE
  * (TR_ERR_ATTEST_TOO_BIG over TR_MAX_ATTEST_DOC). */
 TR_RESULT cose_sign1_parse(const uint8_t *p, size_t n, struct cose_sign1 *out);
 void cose_sign1_free(struct cose_sign1 *s);
 /* Sig_structure ["Signature1", protected, h'', payload] (appended to out). */
 TR_RESULT cose_sign1_tbs(struct tr_slice protected_hdr, struct tr_slice payload,
                          struct tr_buf *out);
-/* ES384 check of the raw r||s signature with an EC P-384 key; a wrong key
- * type or a bad signature is TR_ERR_ATTEST_SIGNATURE_FAILED. High-S accepted. */
+/* Checks the raw r||s signature with s->alg (ES256/384/512) and a key on
+ * its curve. An unknown alg, a signature of the wrong length, a key of
+ * another type or curve, or a bad signature: err. High-S accepted. */
+TR_RESULT cose_sign1_verify_alg(const struct cose_sign1 *s, EVP_PKEY *pub, int32_t err);
+/* ES384 (attestation): a signature that is not 96 bytes is
+ * TR_ERR_ATTEST_INVALID_COSE, anything else TR_ERR_ATTEST_SIGNATURE_FAILED. */
 TR_RESULT cose_sign1_verify(const struct cose_sign1 *s, EVP_PKEY *pub);
-/* Builds an untagged COSE_Sign1 over payload with protected {1: -35}, an
- * empty unprotected map and a raw r||s ES384 signature (the NSM emulator). */
+/* Builds an untagged COSE_Sign1 over payload with protected {1: alg}, an
+ * empty unprotected map and a raw r||s signature; the key must be on alg's
+ * curve (else TR_ERR_USAGE). */
+TR_RESULT cose_sign1_sign_alg(int64_t alg, const uint8_t *payload, size_t n, EVP_PKEY *key,
+                              struct tr_buf *out);
+/* ES384 (the NSM emulator). */
 TR_RESULT cose_sign1_sign(const uint8_t *payload, size_t n, EVP_PKEY *key, struct tr_buf *out);
 
 #endif

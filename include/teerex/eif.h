@@ -105,7 +105,7 @@ void eif_measure_free(struct eif_measure *m);
 
 /* out = SHA-384(48 zero bytes || digest). */
 TR_RESULT eif_pcr_extend(const uint8_t digest[EIF_PCR_LEN], uint8_t out[EIF_PCR_LEN]);
-/* PCR8 from a certificate's DER. */
+/* PCR8 from a certificate's DER (eif_sig.c, beside eif_sig_pcr8). */
 TR_RESULT eif_pcr8_from_der(const uint8_t *der, size_t n, uint8_t out[EIF_PCR_LEN]);
 /* PCR0..2 of a parsed image, plus PCR8 from its signature section if any
  * (the signature is parsed, not verified: see eif_sig_verify). */
@@ -116,8 +116,10 @@ TR_RESULT eif_image_pcrs(const struct eif_image *img, struct eif_pcrs *out);
 /* The signature section nitro-cli writes: a CBOR array of one map
  * {"signing_certificate": [PEM bytes as uints], "signature": [COSE_Sign1
  * bytes as uints]} (serde_cbor's encoding of Vec<PcrSignature>); the
- * COSE_Sign1 (untagged, ES256/384/512) signs the CBOR map
- * {"register_index": 0, "register_value": [PCR0 bytes as uints]}. */
+ * COSE_Sign1 (lib/cose: untagged, ES256/384/512 by the certificate's
+ * curve) signs the CBOR map {"register_index": 0, "register_value": [PCR0
+ * bytes as uints]}. Dependencies run one way: eif_image.c (a parsed
+ * image's PCRs) -> eif_sig.c (the section, PCR8) -> eif_pcr.c (hashing). */
 struct eif_signature {
     struct tr_buf cert_pem;
     struct tr_buf cose;

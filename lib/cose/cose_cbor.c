@@ -8,7 +8,7 @@
 #include "teerex/limits.h"
 
 struct walk {
-    size_t items;
+    size_t items, max_items;
     int32_t err;
 };
 
@@ -26,7 +26,7 @@ static bool key_ok(const cbor_item_t *k)
 /* Depth, item count, definite strings, simple map keys. */
 static bool walk_ok(const cbor_item_t *it, unsigned depth, struct walk *w)
 {
-    if (depth > TR_MAX_CBOR_DEPTH || ++w->items > TR_MAX_CBOR_ITEMS)
+    if (depth > TR_MAX_CBOR_DEPTH || ++w->items > w->max_items)
         return false;
     switch (cbor_typeof(it)) {
     case CBOR_TYPE_UINT:
@@ -69,6 +69,7 @@ static bool walk_ok(const cbor_item_t *it, unsigned depth, struct walk *w)
 #define SCAN_INDEF UINT64_MAX
 
 struct scan {
+    size_t max_items;
     size_t depth;
     uint64_t left[TR_MAX_CBOR_DEPTH + 1]; /* items left per open container */
     size_t items;
@@ -89,7 +90,7 @@ static void item_done(struct scan *s)
 
 static bool enter(struct scan *s)
 {
-    if (s->done || ++s->items > TR_MAX_CBOR_ITEMS)
+    if (s->done || ++s->items > s->max_items)
         s->bad = true;
     return !s->bad;
 }
@@ -205,7 +206,7 @@ static void cb_break(void *c)
     item_done(s);
 }
 
-static bool prescan(const uint8_t *p, size_t n)
+static bool prescan(const uint8_t *p, size_t n, size_t max_items)
 {
     struct cbor_callbacks cb = cbor_empty_callbacks;
     cb.uint8 = cb.negint8 = cb_u8;
@@ -225,6 +226,7 @@ static bool prescan(const uint8_t *p, size_t n)
     cb.indef_break = cb_break;
     struct scan s;
     memset(&s, 0, sizeof(s));
+    s.max_items = max_items;
     size_t pos = 0;
     while (pos < n && !s.bad) {
         if (s.done)
@@ -240,17 +242,23 @@ static bool prescan(const uint8_t *p, size_t n)
 
 TR_RESULT cose_cbor_load(const uint8_t *p, size_t n, int32_t err, struct cbor_item_t **out)
 {
+    return cose_cbor_load_max(p, n, TR_MAX_CBOR_ITEMS, err, out);
+}
+
+TR_RESULT cose_cbor_load_max(const uint8_t *p, size_t n, size_t max_items, int32_t err,
+                             struct cbor_item_t **out)
+{
     TR_ENSURE_REF(out);
     *out = NULL;
     TR_ENSURE(p != NULL && n > 0, err);
-    TR_ENSURE(prescan(p, n), err);
+    TR_ENSURE(prescan(p, n, max_items), err);
     struct cbor_load_result lr;
     cbor_item_t *it = cbor_load(p, n, &lr);
     if (it == NULL) {
         TR_ENSURE(lr.error.code != CBOR_ERR_MEMERROR, TR_ERR_NOMEM);
         TR_BAIL(err);
     }
-    struct walk w = {0, err};
+    struct walk w = {0, max_items, err};
     if (lr.error.code != CBOR_ERR_NONE || lr.read != n || !walk_ok(it, 0, &w)) {
         cbor_decref(&it);
         TR_BAIL(err);

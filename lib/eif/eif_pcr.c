@@ -1,5 +1,7 @@
-/* PCR0/1/2/8 as nitro-cli computes them (EifHasher without cache, then
- * tpm_extend_finalize_reset): PCR = SHA-384(48 zero bytes || SHA-384(data)). */
+/* PCR0/1/2 as nitro-cli computes them (EifHasher without cache, then
+ * tpm_extend_finalize_reset): PCR = SHA-384(48 zero bytes || SHA-384(data)).
+ * PCR8 (the signing certificate) is eif_sig.c's; a parsed image's PCRs,
+ * which need both, are eif_image.c's. */
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -15,15 +17,6 @@ TR_RESULT eif_pcr_extend(const uint8_t digest[EIF_PCR_LEN], uint8_t out[EIF_PCR_
     TR_GUARD_OSSL(EVP_Digest(buf, sizeof(buf), out, &len, EVP_sha384(), NULL), TR_ERR_OSSL);
     TR_ENSURE(len == EIF_PCR_LEN, TR_ERR_OSSL);
     return TR_SUCCESS;
-}
-
-TR_RESULT eif_pcr8_from_der(const uint8_t *der, size_t n, uint8_t out[EIF_PCR_LEN])
-{
-    uint8_t d[EIF_PCR_LEN];
-    unsigned int len = 0;
-    TR_ENSURE_REF(der);
-    TR_GUARD_OSSL(EVP_Digest(der, n, d, &len, EVP_sha384(), NULL), TR_ERR_OSSL);
-    return eif_pcr_extend(d, out);
 }
 
 TR_RESULT eif_measure_init(struct eif_measure *m)
@@ -91,29 +84,4 @@ TR_RESULT eif_measure_final(struct eif_measure *m, struct eif_pcrs *out)
     TR_GUARD(finish(m->boot, out->pcr1));
     TR_GUARD(finish(m->app, out->pcr2));
     return TR_SUCCESS;
-}
-
-TR_RESULT eif_image_pcrs(const struct eif_image *img, struct eif_pcrs *out)
-{
-    struct eif_measure m;
-    struct eif_signature sig;
-    tr_result res = TR_SUCCESS;
-    eif_signature_init(&sig);
-    memset(out, 0, sizeof(*out));
-    TR_TRY(eif_measure_init(&m));
-    for (int i = 0; i < img->num_sections; i++) {
-        eif_measure_begin(&m, img->sections[i].type);
-        TR_TRY(eif_measure_update(&m, img->sections[i].data.ptr, img->sections[i].data.len));
-    }
-    TR_TRY(eif_measure_final(&m, out));
-    if (img->signature >= 0) {
-        const struct tr_slice *s = &img->sections[img->signature].data;
-        TR_TRY(eif_sig_parse(s->ptr, s->len, &sig));
-        TR_TRY(eif_sig_pcr8(&sig, out->pcr8));
-        out->has_pcr8 = true;
-    }
-out:
-    eif_measure_free(&m);
-    eif_signature_free(&sig);
-    return res;
 }

@@ -160,10 +160,71 @@ static void test_sign1_roundtrip(void)
     EVP_PKEY_free(p256);
 }
 
+/* The algorithm is a parameter (EIF signatures: the signer's curve). */
+static void test_sign1_algs(void)
+{
+    const char *curves[] = {"P-256", "P-384", "P-521"};
+    const int64_t ids[] = {COSE_ALG_ES256, COSE_ALG_ES384, COSE_ALG_ES512};
+    const uint8_t prot[3][4] = {
+        {0xa1, 0x01, 0x26}, {0xa1, 0x01, 0x38, 0x22}, {0xa1, 0x01, 0x38, 0x23}};
+    const size_t prot_len[3] = {3, 4, 4};
+    EVP_PKEY *keys[3];
+    for (int i = 0; i < 3; i++)
+        keys[i] = EVP_EC_gen(curves[i]);
+    for (int i = 0; i < 3; i++) {
+        const struct cose_alg *alg = cose_alg_of_key(keys[i]);
+        EXPECT_TRUE(alg != NULL && alg->id == ids[i] && alg == cose_alg_find(ids[i]));
+        struct tr_buf doc;
+        tr_buf_init(&doc, 4096);
+        EXPECT_OK(cose_sign1_sign_alg(ids[i], (const uint8_t *)"pcr", 3, keys[i], &doc));
+        EXPECT_ERR(cose_sign1_sign_alg(ids[(i + 1) % 3], (const uint8_t *)"pcr", 3, keys[i], &doc),
+                   TR_ERR_USAGE);
+        struct cose_sign1 s;
+        EXPECT_OK(cose_sign1_decode(doc.data, doc.len, E, &s));
+        EXPECT_EQ(s.alg, ids[i]);
+        EXPECT_EQ(s.signature.len, 2 * (alg ? alg->coord : 0));
+        EXPECT_EQ(s.protected_hdr.len, prot_len[i]);
+        EXPECT_MEM_EQ(s.protected_hdr.ptr, prot[i], prot_len[i]);
+        EXPECT_OK(cose_sign1_verify_alg(&s, keys[i], E));
+        /* A key on another curve, another key on the same curve. */
+        EXPECT_ERR(cose_sign1_verify_alg(&s, keys[(i + 1) % 3], E), E);
+        EVP_PKEY *other = EVP_EC_gen(curves[i]);
+        EXPECT_ERR(cose_sign1_verify_alg(&s, other, E), E);
+        EVP_PKEY_free(other);
+        /* Attestation documents are ES384 only. */
+        struct cose_sign1 t;
+        EXPECT_ERR(cose_sign1_parse(doc.data, doc.len, &t),
+                   ids[i] == COSE_ALG_ES384 ? TR_OK : TR_ERR_ATTEST_INVALID_COSE);
+        cose_sign1_free(&t);
+        /* A flipped bit of the signature. */
+        ((uint8_t *)s.signature.ptr)[0] ^= 1;
+        EXPECT_ERR(cose_sign1_verify_alg(&s, keys[i], E), E);
+        cose_sign1_free(&s);
+        tr_buf_free(&doc);
+    }
+    EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    EXPECT_TRUE(cose_alg_of_key(ed) == NULL && cose_alg_find(-8) == NULL);
+    struct tr_buf doc;
+    tr_buf_init(&doc, 4096);
+    EXPECT_ERR(cose_sign1_sign_alg(-8, (const uint8_t *)"x", 1, ed, &doc), TR_ERR_USAGE);
+    /* [h'a0' (no alg), {}, h'', h''] and [h'a10126', {1: -7}, h'', h'']. */
+    static const uint8_t no_alg[] = {0x84, 0x41, 0xa0, 0xa0, 0x40, 0x40};
+    static const uint8_t alg_twice[] = {0x84, 0x43, 0xa1, 0x01, 0x26, 0xa1, 0x01, 0x26, 0x40, 0x40};
+    struct cose_sign1 s;
+    EXPECT_ERR(cose_sign1_decode(no_alg, sizeof(no_alg), E, &s), E);
+    EXPECT_ERR(cose_sign1_decode(alg_twice, sizeof(alg_twice), E, &s), E);
+    EXPECT_TRUE(s.root == NULL);
+    tr_buf_free(&doc);
+    EVP_PKEY_free(ed);
+    for (int i = 0; i < 3; i++)
+        EVP_PKEY_free(keys[i]);
+}
+
 int main(void)
 {
     RUN_TEST(test_load_limits);
     RUN_TEST(test_accessors);
     RUN_TEST(test_sign1_roundtrip);
+    RUN_TEST(test_sign1_algs);
     return TEST_SUMMARY();
 }

@@ -96,6 +96,22 @@ static void test_p256_and_mismatch(void)
     EXPECT_OK(eif_sig_build(k256, (const uint8_t *)c256, l256, pcr0, &sec));
     EXPECT_OK(eif_sig_parse(sec.data, sec.len, &s));
     EXPECT_OK(eif_sig_verify(&s, pcr0));
+    /* The ES256 COSE_Sign1 with a P-384 certificate: the algorithm must be
+     * the certificate's. */
+    tr_buf_clear(&s.cert_pem);
+    EXPECT_OK(tr_buf_append(&s.cert_pem, c384, l384));
+    EXPECT_ERR(eif_sig_verify(&s, pcr0), TR_ERR_EIF_SIGNATURE_INVALID);
+    tr_buf_clear(&sec);
+    /* P-521: ES512. */
+    EVP_PKEY *k521 = tu_ec_key("P-521");
+    size_t l521;
+    char *c521 = tu_self_signed_pem(k521, &l521);
+    EXPECT_OK(eif_sig_build(k521, (const uint8_t *)c521, l521, pcr0, &sec));
+    EXPECT_OK(eif_sig_parse(sec.data, sec.len, &s));
+    EXPECT_TRUE(s.cose.len > 8 && memcmp(s.cose.data + 2, "\xa1\x01\x38\x23", 4) == 0);
+    EXPECT_OK(eif_sig_verify(&s, pcr0));
+    free(c521);
+    EVP_PKEY_free(k521);
     tr_buf_clear(&sec);
     /* Certificate of another key. */
     EXPECT_ERR(eif_sig_build(k256, (const uint8_t *)c384, l384, pcr0, &sec), TR_ERR_EIF_BAD_CERT);
