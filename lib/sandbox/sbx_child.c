@@ -21,13 +21,16 @@ static int limit(int resource, uint64_t soft, uint64_t hard)
     return setrlimit(resource, &r) == 0 ? 0 : errno;
 }
 
-static int set_rlimits(const struct sbx_config *cfg)
+/* RLIMIT_NPROC counts every process of the uid: only meaningful once the
+ * prover has a uid of its own (the user part); otherwise it would count
+ * everything teerexd's user runs. */
+static int set_rlimits(const struct sbx_config *cfg, bool own_uid)
 {
     int e;
     uint64_t cpu = cfg->cpu_seconds;
     if ((e = limit(RLIMIT_AS, cfg->memory_bytes, cfg->memory_bytes)) ||
         (e = limit(RLIMIT_FSIZE, cfg->file_bytes, cfg->file_bytes)) ||
-        (e = limit(RLIMIT_NPROC, cfg->max_procs, cfg->max_procs)) ||
+        (own_uid && (e = limit(RLIMIT_NPROC, cfg->max_procs, cfg->max_procs))) ||
         (e = limit(RLIMIT_NOFILE, cfg->max_files, cfg->max_files)) ||
         /* SIGXCPU at the soft limit, SIGKILL 5 s later */
         (e = limit(RLIMIT_CPU, cpu, cpu ? cpu + 5 : 0)))
@@ -88,7 +91,7 @@ int sbx_child_confine(void *arg, int *step)
     if ((c->parts & SBX_MOUNT) && (e = sbx_mount_layout(c, step)) != 0)
         return e;
     *step = SBX_STEP_RLIMITS;
-    if ((c->parts & SBX_RLIMITS) && (e = set_rlimits(c->cfg)) != 0)
+    if ((c->parts & SBX_RLIMITS) && (e = set_rlimits(c->cfg, c->parts & SBX_USER)) != 0)
         return e;
     if ((c->parts & SBX_USER) && (e = drop_privileges(c->cfg, step)) != 0)
         return e;

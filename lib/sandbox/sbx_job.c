@@ -296,7 +296,9 @@ void sbx_job_destroy(struct sbx_job *j)
 }
 
 /* teerexd-<pid>.XXXXXX of a process that is gone, or the name older
- * versions used (teerexd-XXXXXX). */
+ * versions used (teerexd-XXXXXX). A teerexd in another PID namespace
+ * sharing the parent directory would look gone: give each its own
+ * PROVE_WORK_DIR (with the mount part, no host directory is made at all). */
 static bool stale_name(const char *name)
 {
     if (strncmp(name, "teerexd-", 8) != 0)
