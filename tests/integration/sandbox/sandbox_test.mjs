@@ -196,6 +196,11 @@ if (setpriv.status === 0) {
     check(d.logs.some((l) => l.event === 'sandbox' && l.active === 'nnp,seccomp,rlimits'), 'nnp, seccomp, rlimits still on');
     const r = await prove(d.url, Buffer.from('x'));
     check(r.status === 200, 'standard mode still proves', r.status);
+    // PR_SET_DUMPABLE 0: another process of teerexd's own uid cannot read it
+    for (const f of ['environ', 'mem']) {
+      const peek = spawnSync('head', ['-c', '1', `/proc/${d.proc.pid}/${f}`], { uid: 65534, gid: 65534, encoding: 'utf8' });
+      check(peek.status !== 0 && /Permission denied/.test(peek.stderr), `same uid cannot read teerexd's ${f}`, peek.stderr);
+    }
   } finally {
     await d.stop();
   }
