@@ -146,7 +146,7 @@ say "prover: bundle bb 5.0.0 (bb + Debian 13 loader and libc), digest $BB_SHA256
 PCR0_EXPECTED=$(sha384sum <"$TEEREXD" | cut -c1-96)
 SERVER_ENV=(LISTEN="tcp:127.0.0.1:$PORT" TEE_MODE="$MODE" NSM_EMU_DIR="$EMU" NSM_EMU_PCR0_FILE="$TEEREXD"
   BB_VERSIONS_DIR="$WORK/bb-versions" BB_DEFAULT_VERSION=5.0.0 BB_POLICY=pinned
-  BB_ALLOWED_FILE="$WORK/bb-allowed" CRS_PATH="$CRS"
+  BB_ALLOWED_FILE="$WORK/bb-allowed" CRS_PATH="$CRS" PROVE_SCHEMES=ultra_honk
   PROVE_WORK_DIR="$WORK/prove-work" LOG_LEVEL=info)
 start_server() {
   [ -x "$INIT" ] || die "no teerex-init in $BUILD: the supervisor did not build"

@@ -112,6 +112,7 @@ static enum MHD_Result upload_done(struct server *s, struct MHD_Connection *c, s
     if (!tr_ok(r))
         return upload_error(c, rq, status_of(r), tr_err_desc(r.err), why);
     metrics_count_bb(BB_UPLOAD_INSTALLED);
+    readiness_run(s); /* the new prover must run too */
     tr_log(TR_LOG_INFO, "bb_uploaded", "{s:s,s:s,s:I}", "version", v.version, "digest", v.digest,
            "bytes", (json_int_t)rq->upload_bytes);
     return reply_json(c, rq, 200, json_pack("{s:s,s:s}", "version", v.version, "sha256", v.digest),

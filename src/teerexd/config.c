@@ -62,6 +62,9 @@ static const struct opt OPTS[] = {
     {"CRS_PATH", K_STR, S(crs_path), "",
      "CRS directory passed to bb (env CRS_PATH and -c for ultra_honk)"},
     {"HARDWARE_CONCURRENCY", K_STR, S(hardware_concurrency), "", "passed to bb's environment"},
+    {"PROVE_SCHEMES", K_STR, S(schemes), "chonk,ultra_honk",
+     "schemes served (x-prover-scheme; chonk is the SDK's): the start-up checks ask the CRS "
+     "for what these need, another scheme is a 400"},
     {"PROVE_CMD_CHONK", K_STR, S(cmd_chonk),
      "{bb} prove --scheme chonk --ivc_inputs_path {dir}/ivc-inputs.msgpack -o {dir}/output",
      "command template of the chonk scheme ({bb} {dir} {crs}; split at spaces, no shell)"},
@@ -172,6 +175,28 @@ static const char *lookup(const char *name, int argc, char **argv)
             v = a + 3 + nl;
     }
     return v;
+}
+
+static TR_RESULT parse_schemes(struct config *c)
+{
+    char buf[sizeof(c->schemes)];
+    memcpy(buf, c->schemes, sizeof(buf));
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        if (strcmp(t, "chonk") == 0) {
+            c->serve_chonk = true;
+        } else if (strcmp(t, "ultra_honk") == 0) {
+            c->serve_ultra_honk = true;
+        } else {
+            fprintf(stderr, "teerexd: PROVE_SCHEMES: unknown scheme %s (chonk, ultra_honk)\n", t);
+            TR_BAIL(TR_ERR_USAGE);
+        }
+    }
+    if (!c->serve_chonk && !c->serve_ultra_honk) {
+        fprintf(stderr, "teerexd: PROVE_SCHEMES names no scheme\n");
+        TR_BAIL(TR_ERR_USAGE);
+    }
+    return TR_SUCCESS;
 }
 
 /* "NAME=value" where NAME is in the table (a typo must not start a server
@@ -306,6 +331,8 @@ tr_result config_load(int argc, char **argv, struct config *c)
         snprintf(c->listen, sizeof(c->listen), "tcp:0.0.0.0:%s", port);
     if (c->prove_concurrency == 0)
         c->prove_concurrency = 1;
+    TR_GUARD(config_resolve_paths(c));
+    TR_GUARD(parse_schemes(c));
     if (c->bb_policy[0] == '\0')
         snprintf(c->bb_policy, sizeof(c->bb_policy), "%s",
                  strcmp(c->tee_mode, "nitro") == 0 ? "pinned" : "open");

@@ -30,7 +30,9 @@ struct config {
     uint64_t bb_max_versions;
     char crs_path[1024];
     char hardware_concurrency[16];
-    char cmd_chonk[1024];      /* PROVE_CMD_CHONK */
+    char cmd_chonk[1024]; /* PROVE_CMD_CHONK */
+    char schemes[64];     /* PROVE_SCHEMES */
+    bool serve_chonk, serve_ultra_honk;
     char cmd_ultra_honk[1024]; /* PROVE_CMD_ULTRA_HONK */
     char work_dir[1024];       /* PROVE_WORK_DIR ("" = /dev/shm if usable, else $TMPDIR or /tmp) */
     uint64_t prove_concurrency;
@@ -67,5 +69,8 @@ struct config {
 /* Reads the environment, then argv (--NAME=value for any variable below). */
 TR_RESULT config_load(int argc, char **argv, struct config *out);
 void config_print_help(const char *prog);
+/* config_paths.c: relative paths made absolute (bb runs elsewhere); an unset
+ * CRS_PATH becomes $HOME/.bb-crs when that exists. Called by config_load. */
+TR_RESULT config_resolve_paths(struct config *c);
 
 #endif

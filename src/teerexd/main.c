@@ -119,6 +119,7 @@ int main(int argc, char **argv)
     int code = EXIT_RUNTIME;
     struct listeners ls;
     listeners_init(&ls);
+    readiness_init(&s->ready);
     bool queue_ready = false, versions_ready = false;
     if (!tr_ok(tr_secmem_init(0)))
         tr_log(TR_LOG_WARN, "secure_heap_unavailable", NULL);
@@ -161,6 +162,9 @@ int main(int argc, char **argv)
     prove_queue_init(&s->queue, (unsigned)s->cfg.prove_concurrency,
                      (unsigned)s->cfg.prove_queue_limit);
     queue_ready = true;
+    /* What every proof needs, checked once now: a failure is reported by
+     * /health and refuses the /prove that needs it, it does not stop us. */
+    readiness_run(s);
     if (!tr_ok(server_start(s))) {
         tr_log(TR_LOG_ERROR, "http_start_failed", NULL);
         goto out;
@@ -173,11 +177,12 @@ int main(int argc, char **argv)
         code = EXIT_LISTEN;
         goto out;
     }
-    tr_log(TR_LOG_INFO, "ready", "{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I}", "tee_mode", s->cfg.tee_mode,
-           "listen", s->cfg.listen, "work_dir", s->work_parent, "pid", (int)getpid(),
-           "max_body_bytes", (json_int_t)s->cfg.max_body_bytes, "body_timeout_ms",
-           (json_int_t)s->cfg.body_timeout_ms, "body_min_rate", (json_int_t)s->cfg.body_min_rate,
-           "max_inflight_bytes", (json_int_t)s->cfg.max_inflight_bytes);
+    tr_log(TR_LOG_INFO, "ready", "{s:s,s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I}", "tee_mode",
+           s->cfg.tee_mode, "status", server_status(s, NULL), "listen", s->cfg.listen, "work_dir",
+           s->work_parent, "pid", (int)getpid(), "max_body_bytes",
+           (json_int_t)s->cfg.max_body_bytes, "body_timeout_ms", (json_int_t)s->cfg.body_timeout_ms,
+           "body_min_rate", (json_int_t)s->cfg.body_min_rate, "max_inflight_bytes",
+           (json_int_t)s->cfg.max_inflight_bytes);
     for (;;) {
         int sig = 0;
         if (sigwait(&sigs, &sig) != 0)
@@ -185,6 +190,7 @@ int main(int argc, char **argv)
         if (sig == SIGHUP) {
             tr_log(TR_LOG_INFO, "sighup_rescan", NULL);
             tr_ignore(versions_rescan(&s->versions));
+            readiness_run(s);
             continue;
         }
         tr_log(TR_LOG_INFO, "shutdown", "{s:i}", "signal", sig);
@@ -208,6 +214,7 @@ out:
     free(s->armored);
     attest_provider_destroy(s->attest);
     sbx_free(s->sbx);
+    readiness_destroy(&s->ready);
     tr_log(TR_LOG_INFO, "exit", "{s:i}", "code", code);
     return code;
 }

@@ -22,8 +22,9 @@
 
 const char *server_status(struct server *s, json_t **reasons)
 {
-    if (reasons)
-        *reasons = json_array();
+    bool ready = readiness_ok(s, reasons);
+    if (!ready)
+        return "not_ready";
     if (atomic_load(&s->draining))
         return "draining";
     return "ok";

@@ -327,41 +327,50 @@ static TR_RESULT read_outputs(struct sbx_job *job, struct prove_output *out)
     return TR_SUCCESS;
 }
 
-tr_result prover_run(const struct prover_env *env, const struct prove_request *rq,
-                     struct prove_output *out)
+/* What one run of a prover is: its sandbox job (the private work
+ * directory, left for the caller to read and destroy), the reaped process
+ * and how long it ran. */
+struct run {
+    struct sbx_job *job;
+    struct tr_proc proc;
+    uint64_t ms;
+};
+
+/* Fills argv (PROVER_MAX_ARGS + 1 entries, strings in ctx's storage) for a
+ * run, after preparing the job's directory. */
+typedef TR_RESULT (*make_argv_fn)(void *ctx, struct sbx_job *job, const char *const *bb_argv,
+                                  char *argv[PROVER_MAX_ARGS + 1]);
+
+/* The one way a prover runs, a proof or its start-up probe: the bundle's
+ * argv, its read-only layout, a sandbox job, its environment, spawn, and
+ * supervision (deadline, client hang-up, shutdown). */
+static TR_RESULT run_prover(const struct prover_env *env, const struct bundle *bb, size_t input_len,
+                            make_argv_fn make, void *ctx, const struct prove_request *rq,
+                            struct capture *cap, struct run *run)
 {
     const struct config *cfg = env->cfg;
     tr_result res = TR_SUCCESS;
     int pfd[2] = {-1, -1};
-    char *storage = NULL;
-    struct sbx_job *job = NULL;
-    struct tr_proc proc = {.pid = 0, .pidfd = -1};
+    run->job = NULL;
+    run->proc = (struct tr_proc){.pid = 0, .pidfd = -1};
+    run->ms = 0;
     const char *bb_argv[BUNDLE_ARGV_PREFIX + 1];
-    TR_CHECK(rq->bb != NULL && rq->bb->bb[0], TR_ERR_PROVER_NO_BINARY);
-    bundle_argv(rq->bb, bb_argv);
+    TR_CHECK(bb != NULL && bb->bb[0], TR_ERR_PROVER_NO_BINARY);
+    bundle_argv(bb, bb_argv);
     struct prover_layout lay;
-    TR_TRY(prover_layout(cfg, rq->bb, rq->input.len, &lay));
+    TR_TRY(prover_layout(cfg, bb, input_len, &lay));
     lay.opts.host_parent = env->work_parent;
-    res = sbx_job_create(env->sbx, &lay.opts, &job);
+    res = sbx_job_create(env->sbx, &lay.opts, &run->job);
     if (!tr_ok(res)) {
         tr_log(TR_LOG_ERROR, "prover_workdir_failed", "{s:s,s:s}", "error", tr_err_name(res.err),
                "errno", strerror(errno));
         goto out;
     }
-    const char *dir = sbx_job_dir(job);
-    TR_TRY(write_inputs(rq, job));
-    TR_TRY(sbx_job_mkdir(job, "output"));
-
-    static const size_t STORAGE = 16384;
-    storage = malloc(STORAGE);
-    TR_CHECK(storage != NULL, TR_ERR_NOMEM);
     char *argv[PROVER_MAX_ARGS + 1];
-    const char *tmpl = rq->scheme == SCHEME_ULTRA_HONK ? cfg->cmd_ultra_honk : cfg->cmd_chonk;
-    TR_TRY(prover_expand(tmpl, bb_argv, dir, cfg->crs_path, rq->scheme == SCHEME_ULTRA_HONK,
-                         storage, STORAGE, argv));
+    TR_TRY(make(ctx, run->job, bb_argv, argv));
     TR_CHECK(pipe2(pfd, O_CLOEXEC) == 0, TR_ERR_SYS);
     struct env_store envs;
-    build_env(cfg, dir, &envs);
+    build_env(cfg, sbx_job_dir(run->job), &envs);
     struct tr_proc_spec spec;
     tr_proc_spec_init(&spec);
     spec.path = argv[0];
@@ -369,41 +378,133 @@ tr_result prover_run(const struct prover_env *env, const struct prove_request *r
     spec.envp = envs.ptr;
     spec.fd_out = spec.fd_err = pfd[1];
     uint64_t t0 = now_ms();
-    res = sbx_job_spawn(job, &spec, &proc);
+    res = sbx_job_spawn(run->job, &spec, &run->proc);
     close(pfd[1]);
     pfd[1] = -1;
     if (!tr_ok(res)) {
-        log_spawn_failure(env, argv[0], res, &proc);
+        log_spawn_failure(env, argv[0], res, &run->proc);
         if (res.err == TR_ERR_PROC_SPAWN)
             res = tr_fail_at(TR_ERR_PROVER_SPAWN, __FILE__, __LINE__);
         goto out;
     }
-    struct capture cap = {.log = &out->log};
-    res = supervise(&proc, pfd[0], cfg, rq, &cap);
-    out->prove_ms = now_ms() - t0;
-    if (!tr_ok(res))
-        goto out;
-    int status = proc.status;
-    if (sbx_killed_by_filter(env->sbx, status)) {
+    res = supervise(&run->proc, pfd[0], cfg, rq, cap);
+    run->ms = now_ms() - t0;
+    if (tr_ok(res) && sbx_killed_by_filter(env->sbx, run->proc.status)) {
         tr_log(TR_LOG_ERROR, "prover_killed_by_filter", "{s:s,s:s}", "path", argv[0], "detail",
                "the sandbox's seccomp filter killed bb: it made a system call a prover never "
                "needs (ptrace, mount, bpf, ...); the kernel's audit log names it");
-        TR_FAIL(TR_ERR_SANDBOX_KILLED);
+        res = tr_fail_at(TR_ERR_SANDBOX_KILLED, __FILE__, __LINE__);
     }
+out:
+    tr_proc_reap(&run->proc);
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    return res;
+}
+
+struct proof_args {
+    const struct config *cfg;
+    const struct prove_request *rq;
+    char storage[16384];
+};
+
+/* The inputs into the job's directory, an output directory, the scheme's
+ * command template. */
+static tr_result proof_argv(void *ctx, struct sbx_job *job, const char *const *bb_argv,
+                            char *argv[PROVER_MAX_ARGS + 1])
+{
+    struct proof_args *a = ctx;
+    TR_GUARD(write_inputs(a->rq, job));
+    TR_GUARD(sbx_job_mkdir(job, "output"));
+    bool uh = a->rq->scheme == SCHEME_ULTRA_HONK;
+    return prover_expand(uh ? a->cfg->cmd_ultra_honk : a->cfg->cmd_chonk, bb_argv, sbx_job_dir(job),
+                         a->cfg->crs_path, uh, a->storage, sizeof(a->storage), argv);
+}
+
+tr_result prover_run(const struct prover_env *env, const struct prove_request *rq,
+                     struct prove_output *out)
+{
+    tr_result res = TR_SUCCESS;
+    struct run run;
+    struct capture cap = {.log = &out->log};
+    struct proof_args *args = malloc(sizeof(*args));
+    TR_ENSURE(args != NULL, TR_ERR_NOMEM);
+    args->cfg = env->cfg;
+    args->rq = rq;
+    res = run_prover(env, rq->bb, rq->input.len, proof_argv, args, rq, &cap, &run);
+    out->prove_ms = run.ms;
+    if (!tr_ok(res))
+        goto out;
+    int status = run.proc.status;
     if (WIFSIGNALED(status))
         TR_FAIL(TR_ERR_PROVER_SIGNAL);
     out->exit_code = WEXITSTATUS(status);
     TR_CHECK(out->exit_code == 0, TR_ERR_PROVER_EXIT);
     /* bb exits 0 on an unsatisfied witness: its log is the only sign. */
     TR_CHECK(!cap.builder_failure, TR_ERR_PROVER_BUILDER_FAILURE);
-    TR_TRY(read_outputs(job, out));
+    TR_TRY(read_outputs(run.job, out));
 out:
-    tr_proc_reap(&proc);
-    free(storage);
-    if (pfd[0] >= 0)
-        close(pfd[0]);
-    if (pfd[1] >= 0)
-        close(pfd[1]);
-    sbx_job_destroy(job);
+    sbx_job_destroy(run.job);
+    free(args);
+    return res;
+}
+
+/* argv: the bundle's, then --version. */
+static tr_result version_argv(void *ctx, struct sbx_job *job, const char *const *bb_argv,
+                              char *argv[PROVER_MAX_ARGS + 1])
+{
+    (void)ctx;
+    (void)job;
+    size_t n = 0;
+    while (bb_argv[n] && n < PROVER_MAX_ARGS - 1) {
+        argv[n] = (char *)bb_argv[n];
+        n++;
+    }
+    argv[n++] = "--version";
+    argv[n] = NULL;
+    return TR_SUCCESS;
+}
+
+tr_result prover_probe(const struct prover_env *env, const struct bundle *bb, char *said,
+                       size_t cap)
+{
+    struct tr_buf log;
+    tr_buf_init(&log, TR_MAX_PROVER_STDERR + 1);
+    struct capture capt = {.log = &log};
+    struct prove_request rq = {.client_fd = -1, .deadline_ms = now_ms() + PROVER_PROBE_MS};
+    struct run run;
+    tr_result res = run_prover(env, bb, 0, version_argv, NULL, &rq, &capt, &run);
+    sbx_job_destroy(run.job);
+    /* The first line bb printed, control bytes replaced: a version, or why not. */
+    char line[128];
+    size_t k = 0;
+    while (k < log.len && log.data[k] != '\n' && k < sizeof(line) - 1) {
+        line[k] = log.data[k] < 0x20 || log.data[k] >= 0x7f ? '?' : (char)log.data[k];
+        k++;
+    }
+    line[k] = '\0';
+    tr_buf_free(&log);
+    int status = run.proc.status;
+    if (res.err == TR_ERR_PROVER_TIMEOUT) {
+        snprintf(said, cap, "no answer to --version within %d ms", PROVER_PROBE_MS);
+    } else if (res.err == TR_ERR_PROVER_SPAWN) {
+        snprintf(said, cap, "could not be started: %s (prover_spawn_failed)",
+                 run.proc.spawn_errno ? strerror(run.proc.spawn_errno) : tr_err_desc(res.err));
+    } else if (!tr_ok(res)) {
+        snprintf(said, cap, "%s", tr_err_desc(res.err));
+    } else if (WIFSIGNALED(status)) {
+        snprintf(said, cap, "killed by signal %d%s%s", WTERMSIG(status), k ? ": " : "", line);
+        res = tr_fail_at(TR_ERR_PROVER_SIGNAL, __FILE__, __LINE__);
+    } else if (WEXITSTATUS(status) != 0) {
+        snprintf(said, cap, "exit %d%s%s", WEXITSTATUS(status), k ? ": " : "", line);
+        res = tr_fail_at(TR_ERR_PROVER_EXIT, __FILE__, __LINE__);
+    } else if (k == 0) {
+        snprintf(said, cap, "printed no version");
+        res = tr_fail_at(TR_ERR_PROVER_EXIT, __FILE__, __LINE__);
+    } else {
+        snprintf(said, cap, "%s", line);
+    }
     return res;
 }

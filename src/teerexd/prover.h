@@ -73,6 +73,12 @@ struct prover_layout {
 TR_RESULT prover_layout(const struct config *cfg, const struct bundle *bb, size_t input_len,
                         struct prover_layout *out);
 
+/* Runs `bb --version` of a prover the way a proof runs it; said gets the
+ * first line it printed (its version), or why it did not run. Start-up checks. */
+#define PROVER_PROBE_MS 10000
+TR_RESULT prover_probe(const struct prover_env *env, const struct bundle *bb, char *said,
+                       size_t cap);
+
 /* Splits a template at spaces and substitutes {bb} {dir} {crs}; argv is
  * NULL-terminated, strings in storage. A token that is exactly {bb} becomes
  * every entry of bb_argv (a bundle's loader prefix and its bb); {bb} inside

@@ -117,6 +117,18 @@ static enum MHD_Result unavailable(struct MHD_Connection *c, struct request *rq,
     return reply_json(c, rq, 503, json_pack("{s:s,s:s}", "error", msg, "requestId", rq->id), hdrs);
 }
 
+static enum MHD_Result not_ready(struct MHD_Connection *c, struct request *rq, const char *why)
+{
+    char ra[24];
+    snprintf(ra, sizeof(ra), "%" PRIu64, rq->srv->cfg.retry_after_s);
+    const char *hdrs[] = {"Retry-After", ra, NULL};
+    tr_log(TR_LOG_WARN, "not_ready", "{s:s,s:s}", "requestId", rq->id, "reason", why);
+    return reply_json(
+        c, rq, 503,
+        json_pack("{s:s,s:s,s:s}", "error", "Server not ready", "detail", why, "requestId", rq->id),
+        hdrs);
+}
+
 /* The prover for the request: the version x-aztec-version names, else the
  * default. A named version that is not installed is asked from the host's
  * provisioning service (BB_PROVISION; not for a body that cannot be
@@ -153,7 +165,13 @@ static enum MHD_Result pick_binary(struct server *s, struct MHD_Connection *c, s
     }
     if (!versions_default(&s->versions, bb)) {
         tr_log(TR_LOG_ERROR, "no_prover_binary", "{s:s}", "requestId", rq->id);
-        return reply_error(c, rq, 500, "No prover binary available");
+        json_t *reasons = NULL;
+        bool ready = readiness_ok(s, &reasons);
+        const char *why = json_string_value(json_array_get(reasons, 0));
+        enum MHD_Result ret = !ready && why ? not_ready(c, rq, why) /* the check said why */
+                                            : reply_error(c, rq, 500, "No prover binary available");
+        json_decref(reasons);
+        return ret;
     }
     if (want && *want) {
         snprintf(label, cap, "%s (requested %s not available)", bb->version, want);
@@ -251,6 +269,8 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
     const char *sch = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-prover-scheme");
     if (!scheme_parse(sch, &scheme))
         return reply_error(c, rq, 400, "Unknown x-prover-scheme (expected chonk or ultra_honk)");
+    if (!(scheme == SCHEME_CHONK ? s->cfg.serve_chonk : s->cfg.serve_ultra_honk))
+        return reply_error(c, rq, 400, "This x-prover-scheme is not served here (PROVE_SCHEMES)");
     struct bb_version bb;
     char label[160];
     bool replied;
@@ -280,6 +300,13 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
     ret = pick_binary(s, c, rq, tr_ok(r), &bb, label, sizeof(label), &replied);
     if (replied)
         goto out;
+    /* What the start-up checks found missing fails here at once, with the
+     * reason, instead of in bb after it tried to download a CRS. */
+    char why[READINESS_REASON_MAX];
+    if (!readiness_for(s, scheme, bb.version, why, sizeof(why))) {
+        ret = not_ready(c, rq, why);
+        goto out;
+    }
     if (!tr_ok(r)) {
         /* Bad base64: the reference fails it at decryption. */
         metrics_count_decrypt_failure();

@@ -126,11 +126,11 @@ enum MHD_Result route_health(struct server *s, struct MHD_Connection *c, struct 
     json_t *reasons = NULL;
     const char *status = server_status(s, &reasons);
     return reply_json(c, rq, 200,
-                      json_pack("{s:s,s:o,s:b,s:i,s:o,s:s,s:b,s:o,s:s,s:{s:i,s:i}}", "status",
+                      json_pack("{s:s,s:o,s:b,s:o,s:i,s:o,s:s,s:b,s:o,s:s,s:{s:i,s:i}}", "status",
                                 status, "reasons", reasons, "draining", atomic_load(&s->draining),
-                                "api_version", 1, "available_versions",
-                                versions_names_json(&s->versions), "tee_mode", s->cfg.tee_mode,
-                                "default_prover", has_def, "default_version",
+                                "provers", readiness_provers_json(s), "api_version", 1,
+                                "available_versions", versions_names_json(&s->versions), "tee_mode",
+                                s->cfg.tee_mode, "default_prover", has_def, "default_version",
                                 has_def ? json_string(def) : json_null(), "bb_policy",
                                 bundle_policy_name(&s->policy), "queue", "waiting", (int)waiting,
                                 "active", (int)active),

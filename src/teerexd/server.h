@@ -20,6 +20,7 @@
 #include "prove_queue.h"
 #include "provision.h"
 #include "rate_limit.h"
+#include "readiness.h"
 #include "versions.h"
 
 struct pgp_key;
@@ -48,6 +49,7 @@ struct server {
     atomic_bool stopping;   /* SIGTERM received */
     atomic_bool draining;   /* POST /drain: /ready says 503 so balancers stop sending */
     atomic_uint prove_open; /* POST /prove requests from head to completion (queued too) */
+    struct readiness ready; /* start-up checks (readiness.h) */
     atomic_bool cancel;     /* grace period over: kill running provers */
     atomic_uint inflight;   /* /prove requests past the body */
     atomic_uint_fast64_t inflight_bytes; /* /prove body bytes reserved (MAX_INFLIGHT_BYTES) */

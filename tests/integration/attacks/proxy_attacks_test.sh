@@ -37,11 +37,12 @@ FAKE
 chmod +x "$WORK/bin/nitro-cli"
 export PATH="$WORK/bin:$PATH"
 cp "$TR_SOURCE_DIR/tests/integration/teerexd/fake-bb/bb" "$WORK/bb/bb"
+sh "$TR_SOURCE_DIR/tests/integration/fake-crs.sh" "$WORK/crs" # start-up check; the fake needs none
 chmod +x "$WORK/bb/bb"
 
 start_teerexd() { # IP HEAD_TIMEOUT
   (cd "$WORK" && LISTEN="proxy+tcp:$1:5000" HTTP_HEADER_TIMEOUT="$2" RATE_LIMIT_MAX=0 \
-    BB_BINARY_PATH="$WORK/bb/bb" PROVE_WORK_DIR="$WORK/work" \
+    BB_BINARY_PATH="$WORK/bb/bb" PROVE_WORK_DIR="$WORK/work" CRS_PATH="$WORK/crs" \
     exec "$TEEREXD_BIN" > "$WORK/teerexd-$1.log" 2>&1) &
   PIDS+=("$!")
 }

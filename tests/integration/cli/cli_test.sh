@@ -122,6 +122,7 @@ TEEREXD=$B/src/teerexd/teerexd
 if [ -x "$TEEREXD" ]; then
   cat >"$W/fake-bb" <<'FAKE'
 #!/bin/sh
+[ "${1:-}" = --version ] && { echo "fake-bb 0.0.0"; exit 0; }
 in=""; out=""
 while [ $# -gt 0 ]; do
   case "$1" in --ivc_inputs_path) in=$2; shift ;; -o) out=$2; shift ;; esac
@@ -133,14 +134,15 @@ printf '%s%s' "$h" "$h" | sed 's/../\\x&/g' | xargs -0 printf > "$out/proof"
 FAKE
   chmod +x "$W/fake-bb"
   mkdir -p "$W/emu" "$W/bbv/9.9.9" "$W/bbv/9.9.8"
+  sh "$S/tests/integration/fake-crs.sh" "$W/crs" # the start-up check wants one; the fake needs none
   cp "$W/fake-bb" "$W/bbv/9.9.9/bb"
-  printf '#!/bin/sh\necho "fake bb: out of memory in sumcheck" >&2\nexit 3\n' >"$W/bbv/9.9.8/bb"
+  printf '#!/bin/sh\n[ "$1" = --version ] && { echo 9.9.8; exit 0; }\necho "fake bb: out of memory in sumcheck" >&2\nexit 3\n' >"$W/bbv/9.9.8/bb"
   chmod +x "$W/bbv/9.9.8/bb"
   # The attested digest of a one-file bundle (docs/PROTOCOL-EXT.md, "Prover bundles").
   BBSHA=$(printf 'teerex-bundle-v1\n755 %s bb\n' "$(sha256sum <"$W/fake-bb" | cut -c1-64)" | sha256sum | cut -c1-64)
   NPORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   env LISTEN="tcp:127.0.0.1:$NPORT" TEE_MODE=nitro-emulated NSM_EMU_DIR="$W/emu" NSM_EMU_PCR0_FILE="$W/fake-bb" \
-    BB_BINARY_PATH="$W/fake-bb" BB_VERSIONS_DIR="$W/bbv" PROVE_WORK_DIR="$W" LOG_LEVEL=warn \
+    BB_BINARY_PATH="$W/fake-bb" BB_VERSIONS_DIR="$W/bbv" PROVE_WORK_DIR="$W" CRS_PATH="$W/crs" LOG_LEVEL=warn \
     "${VG[@]}" "$TEEREXD" >"$W/teerexd.log" 2>&1 &
   TD=$!
   for _ in $(seq 600); do "$CLI" health "http://127.0.0.1:$NPORT" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -177,7 +179,7 @@ FAKE
   # A debug-mode enclave (all-zero PCRs, as AWS reports them): refused unless
   # --allow-debug-mode, and then with a loud warning.
   env LISTEN="tcp:127.0.0.1:$NPORT" TEE_MODE=nitro-emulated NSM_EMU_DIR="$W/emu" NSM_EMU_PCRS=/dev/null \
-    BB_BINARY_PATH="$W/fake-bb" PROVE_WORK_DIR="$W" LOG_LEVEL=warn \
+    BB_BINARY_PATH="$W/fake-bb" PROVE_WORK_DIR="$W" CRS_PATH="$W/crs" LOG_LEVEL=warn \
     "${VG[@]}" "$TEEREXD" >"$W/teerexd2.log" 2>&1 &
   TD=$!
   for _ in $(seq 600); do "$CLI" health "$NURL" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -265,10 +265,15 @@ rootfs)
   # The AWS init mounts /proc before it runs the entrypoint; so do we
   # (sanitizer runtimes of the asan flavour read their options there).
   mount -t proc proc "$WORK/rootfs/proc"
+  # and devtmpfs on /dev: bb's stdin is /dev/null (only that node here, bound:
+  # a devtmpfs would be the host's, and the cleanup's rm -rf would reach it).
+  touch "$WORK/rootfs/dev/null"
+  mount --bind /dev/null "$WORK/rootfs/dev/null"
   chroot "$WORK/rootfs" /teerex-init --check --config /etc/teerex-init.conf > /dev/null ||
     fail "shipped teerex-init.conf does not pass --check"
+  # The staged CRS is the 2^15-point slice: ultra_honk only (chonk needs 2^19).
   chroot "$WORK/rootfs" /teerex-init --config /etc/teerex-init.conf --env TEE_MODE=standard \
-    --env LISTEN=tcp:127.0.0.1:$PORT --exit-on-signal --stop-timeout 2s \
+    --env LISTEN=tcp:127.0.0.1:$PORT --env PROVE_SCHEMES=ultra_honk --exit-on-signal --stop-timeout 2s \
     --console /tmp/console --stats-file /tmp/stats.json > "$WORK/init.log" 2>&1 &
   INIT_PID=$!
   PIDS+=("$INIT_PID")

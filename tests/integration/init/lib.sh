@@ -66,6 +66,7 @@ cleanup() {
   for p in "${KILL_AFTER[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if mountpoint -q "$WORK/rootfs/proc" 2>/dev/null; then umount "$WORK/rootfs/proc"; fi
+  if mountpoint -q "$WORK/rootfs/dev/null" 2>/dev/null; then umount "$WORK/rootfs/dev/null"; fi
   if [ -n "${TR_KEEP_WORK:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 

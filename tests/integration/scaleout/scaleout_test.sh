@@ -41,6 +41,7 @@ trap cleanup EXIT
 . "$S/tests/integration/scaleout/lb_lib.sh"
 echo 0.05 >"$W/delay"
 write_fake_bb "$W/fake-bb" "$W/delay"
+sh "$S/tests/integration/fake-crs.sh" "$W/crs" # the start-up check wants one; the fake needs none
 
 P=()
 for i in 1 2 3; do P[$i]=$(free_port); done
@@ -53,7 +54,7 @@ start_prover() { # i
   local i=$1
   mkdir -p "$W/work$i"
   env LISTEN="proxy+tcp:127.0.0.1:${P[$i]}" TEE_MODE=nitro-emulated NSM_EMU_DIR="$W/emu" \
-    BB_BINARY_PATH="$W/fake-bb" \
+    BB_BINARY_PATH="$W/fake-bb" CRS_PATH="$W/crs" \
     PROVE_QUEUE_LIMIT=200 RATE_LIMIT_MAX=0 PROVE_WORK_DIR="$W/work$i" LOG_LEVEL=warn \
     ${TR_VALGRIND_CMD:-} "$TEEREXD" >"$W/teerexd$i.log" 2>&1 &
   PIDS+=($!)

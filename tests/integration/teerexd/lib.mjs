@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   mkdtempSync, mkdirSync, copyFileSync, chmodSync, rmSync, existsSync, readFileSync, readdirSync, lstatSync,
+  openSync, ftruncateSync, closeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
@@ -68,12 +69,32 @@ export function bundleDigest(path) {
   return createHash('sha256').update(m).digest('hex');
 }
 
+// A CRS the start-up checks accept, for fake provers that need none: sparse
+// files of the sizes chonk asks for (2^19 BN254, 2^16 Grumpkin points). Never
+// a CRS for a real bb (its points are zeros). Made once, removed at exit.
+export function fakeCrsAt(dir) {
+  mkdirSync(dir, { recursive: true });
+  const sized = (name, bytes) => { const fd = openSync(`${dir}/${name}`, 'w'); ftruncateSync(fd, bytes); closeSync(fd); };
+  sized('bn254_g1.dat', 64 * 2 ** 19);
+  sized('bn254_g2.dat', 128);
+  sized('grumpkin_g1_v2.flat.dat', 64 * 2 ** 16);
+  return dir;
+}
+let crsDir = null;
+export function fakeCrs() {
+  if (crsDir) return crsDir;
+  crsDir = fakeCrsAt(mkdtempSync(path.join(tmpdir(), 'teerexd-fake-crs-')));
+  process.on('exit', () => rmSync(crsDir, { recursive: true, force: true }));
+  return crsDir;
+}
+
 // wrap: a command prefix (e.g. setpriv ... --) that runs teerexd.
 export async function startServer(env, { expectExit = false, wrap = [] } = {}) {
   const fullEnv = {
     PATH: process.env.PATH,
     LISTEN: 'tcp:127.0.0.1:0',
     LOG_LEVEL: 'info',
+    CRS_PATH: fakeCrs(),
     ...env,
   };
   let cmd = TEEREXD, args = [];

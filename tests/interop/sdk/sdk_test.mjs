@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { prove } from './sdk-client.mjs';
 import {
-  check, summary, startServer, tempDir, installFake, cleanup, container,
+  check, summary, startServer, tempDir, installFake, cleanup, container, fakeCrsAt,
 } from '../../integration/teerexd/lib.mjs';
 
 if (!process.env.TR_BUILD_DIR || !existsSync(`${process.env.TR_BUILD_DIR}/src/teerexd/teerexd`)) {
@@ -22,6 +22,7 @@ installFake(`${verDir}/1.2.3`);
 installFake(`${verDir}/4.0.0-rc.1`);
 import { mkdirSync } from 'node:fs';
 mkdirSync(work);
+fakeCrsAt(`${root}/crs`); // the start-up check wants one; the fake prover ignores it
 const expectedProof = Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('0'.repeat(96))]);
 
 // The fake records what it got (argv, env, cwd, inputs) next to itself, which
