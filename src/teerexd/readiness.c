@@ -205,7 +205,7 @@ bool readiness_for(struct server *s, enum scheme scheme, const char *version, ch
         ok = false;
         snprintf(why, cap, "%s",
                  r->scheme_why[scheme][0] ? r->scheme_why[scheme] : "this scheme is not served");
-    } else if (r->n_provers == 0) {
+    } else if (!version && r->n_provers == 0) {
         ok = false;
         snprintf(why, cap, "%s", r->n_reasons ? r->reasons[0] : "no prover installed");
     }

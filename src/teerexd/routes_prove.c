@@ -154,6 +154,8 @@ static enum MHD_Result pick_binary(struct server *s, struct MHD_Connection *c, s
             r = provision_version(&s->prov, want, rq->t_start_ms + s->cfg.prove_timeout_ms, why,
                                   sizeof(why));
             have = tr_ok(r) && versions_lookup(&s->versions, want, bb);
+            if (have)
+                readiness_run(s); /* a new prover: check that it runs, update /health */
         }
         if (have) {
             snprintf(label, cap, "%s", want);

@@ -74,8 +74,12 @@ fi
 # ---- 2. what the start-up checks catch ----
 mkdir -p "$W/crs" "$W/home" "$W/work"
 cp "$SHARED/crs/bn254_g1.dat" "$SHARED/crs/bn254_g2.dat" "$W/crs/"
-printf '#!/bin/sh\necho "bb: error while loading shared libraries: libstdc++.so.6" >&2\nexit 127\n' >"$W/broken-bb"
-chmod +x "$W/broken-bb"
+# A prover that cannot run (as bb 4.x on Debian 12's glibc). The sandbox
+# runs provers as nobody: the directory must be searchable by others.
+chmod 755 "$W"
+BROKEN=$W
+printf '#!/bin/sh\necho "bb: error while loading shared libraries: libstdc++.so.6" >&2\nexit 127\n' >"$BROKEN/broken-bb"
+chmod +x "$BROKEN/broken-bb"
 VG=()
 if [ "${TR_VALGRIND:-0}" = 1 ] && [ -n "${TR_VALGRIND_CMD:-}" ]; then read -r -a VG <<<"$TR_VALGRIND_CMD"; fi
 port=4100
@@ -105,7 +109,7 @@ case_() {
   ok "$name: not_ready with the reason; /ready 503; /prove 503 at once"
 }
 case_ missing-prover '/nonexistent' BB_BINARY_PATH=/nonexistent CRS_PATH="$W/crs"
-case_ broken-prover 'broken-bb.*(exit 127|libstdc)' BB_BINARY_PATH="$W/broken-bb" CRS_PATH="$W/crs"
+case_ broken-prover 'broken-bb\) does not run: exit 127: .*libstdc' BB_BINARY_PATH="$BROKEN/broken-bb" CRS_PATH="$W/crs"
 case_ no-crs 'no CRS' BB_BINARY_PATH="$BB"
 SCHEME=chonk case_ small-crs-for-chonk 'chonk needs' BB_BINARY_PATH="$BB" CRS_PATH="$W/crs" PROVE_SCHEMES=chonk,ultra_honk
 case_ bad-workdir 'work directory' BB_BINARY_PATH="$BB" CRS_PATH="$W/crs" PROVE_WORK_DIR=/nonexistent/work

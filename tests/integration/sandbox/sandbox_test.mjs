@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { prove, encryptFor, fetchAttestation } from '../../interop/sdk/sdk-client.mjs';
-import { check, summary, startServer, tempDir, cleanup, sleep } from '../teerexd/lib.mjs';
+import { check, summary, startServer, tempDir, cleanup, sleep, fakeCrsAt } from '../teerexd/lib.mjs';
 import { decodeReport, proverPids, MODULUS, needSandbox, installHostile } from './lib-sandbox.mjs';
 
 needSandbox();
@@ -19,7 +19,7 @@ const root = tempDir('sandbox');
 const versions = `${root}/versions`, work = `${root}/work`, crs = `${root}/crs`;
 mkdirSync(work);
 mkdirSync(crs);
-writeFileSync(`${crs}/bn254_g1.dat`, Buffer.alloc(64 * 16));
+fakeCrsAt(crs); // what teerexd's start-up check wants; the hostile prover only tries to write it
 const MODES = { attack: 'attack', sleeper: 'sleep:4', seccomp: 'seccomp', orphan: 'orphan', ok: 'ok', hang: 'sleep:60' };
 const hintsDir = installHostile(root, MODES);
 const marker = `MARKER-${randomBytes(12).toString('hex')}`;
