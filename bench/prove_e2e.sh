@@ -35,13 +35,18 @@ stop() {
 }
 trap 'stop; rm -rf "$work"' EXIT
 # The fake bb writes its logs next to itself: a private copy keeps the tree clean.
-cp tests/integration/teerexd/fake-bb/bb "$work/bb"
+# teerexd runs the prover sandboxed as another uid (PROVER_UID, 65534): it must
+# reach the binary and may write its logs there.
+mkdir "$work/bb-dir"
+cp tests/integration/teerexd/fake-bb/bb "$work/bb-dir/bb"
+chmod 0755 "$work" "$work/bb-dir/bb"
+chmod 1777 "$work/bb-dir"
 
 kib() { awk -v k="$1" '/^'"$1"':/ {print $2}' "/proc/$pid/status"; }
 
 start() {
   : >"$work/log"
-  LISTEN=tcp:127.0.0.1:0 BB_BINARY_PATH="$work/bb" RATE_LIMIT_MAX=0 MAX_BODY_BYTES=$((64 << 20)) \
+  LISTEN=tcp:127.0.0.1:0 BB_BINARY_PATH="$work/bb-dir/bb" RATE_LIMIT_MAX=0 MAX_BODY_BYTES=$((64 << 20)) \
     LOG_LEVEL=info "$bin" 2>"$work/log" &
   pid=$!
   for _ in $(seq 200); do grep -q '"ready"' "$work/log" && break; sleep 0.05; done
