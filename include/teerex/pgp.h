@@ -54,8 +54,10 @@ TR_RESULT pgp_decrypt(const struct pgp_key *key, const uint8_t *msg, size_t msg_
  * them, fed in order in pieces of any size. The literal data is decrypted
  * straight into out (a secret tr_buf: locked memory), after what out held;
  * besides it the stream keeps only the PKESK packets, fewer than 48 octets
- * of ciphertext and a 16 KiB base64 window, so the plaintext exists once
- * and the work left when the last piece arrives is one chunk and the tags.
+ * of ciphertext and a 16 KiB base64 window (and, for a compressed message,
+ * the compressed body, inflated into out at the end), so the plaintext
+ * exists once and the work left when the last piece arrives is one chunk
+ * and the tags.
  *
  * Authentication: what out receives is unauthenticated until
  * pgp_stream_final succeeds (SEIPD v2: every chunk tag and the final tag;
