@@ -15,7 +15,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 chmod 755 "$out"
 printf 'int main(void) { return 0; }\n' | cc -static -O2 -x c - -o "$out/true"
-cc -O2 -std=gnu11 -Iinclude bench/sandbox_bench.c "$build/lib/sandbox/libteerex_sandbox.a" \
+cc -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude bench/sandbox_bench.c "$build/lib/sandbox/libteerex_sandbox.a" \
   "$build/lib/core/libteerex_core.a" $(pkg-config --libs libseccomp jansson libcrypto) -lpthread \
   -o "$out/bench"
 echo "== $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,12 +2,15 @@
  * is spawned N times plainly (posix_spawn) and inside the sandbox (a job:
  * detached tmpfs, the input written, clone with namespaces, mount layout,
  * rlimits, uid change, seccomp; wait; the job removed), with each part alone
- * too. Prints median, 10th/90th percentile, min and max in milliseconds.
+ * too, and a bare clone with each namespace flag. Prints median, 10th/90th
+ * percentile, min and max in milliseconds.
  *   sandbox_bench TRUE_BINARY [N]        (run as root) */
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +24,20 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* CPU time of this process and its reaped children, ms: what a run costs
+ * whatever else the shared machine is doing. */
+static double cpu_ms(void)
+{
+    struct rusage s, c;
+    getrusage(RUSAGE_SELF, &s);
+    getrusage(RUSAGE_CHILDREN, &c);
+    double us =
+        (double)(s.ru_utime.tv_sec + s.ru_stime.tv_sec + c.ru_utime.tv_sec + c.ru_stime.tv_sec) *
+            1e6 +
+        (double)(s.ru_utime.tv_usec + s.ru_stime.tv_usec + c.ru_utime.tv_usec + c.ru_stime.tv_usec);
+    return us / 1e3;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -79,7 +96,7 @@ static int run_job(struct sbx *sbx)
     return st;
 }
 
-static double bench_parts(const char *what, unsigned parts, int n, double *t)
+static struct sbx *make_sbx(const char *what, unsigned parts)
 {
     struct sbx_config c = {.uid = 65534,
                            .gid = 65534,
@@ -99,17 +116,22 @@ static double bench_parts(const char *what, unsigned parts, int n, double *t)
         sbx_parts_str(sbx_active(sbx), a, sizeof(a));
         fprintf(stderr, "%s: only %s available\n", what, a);
     }
+    return sbx;
+}
+
+/* clone(2) with one namespace flag, the child exits at once, wait: what
+ * each namespace costs to create and tear down. */
+static void bench_clone(const char *what, unsigned long flag, int n, double *t)
+{
     for (int i = 0; i < n; i++) {
         double t0 = now_ms();
-        int st = run_job(sbx);
+        long pid = syscall(SYS_clone, flag | SIGCHLD, NULL, NULL, NULL, NULL);
+        if (pid == 0)
+            _exit(0);
+        waitpid((pid_t)pid, NULL, 0);
         t[i] = now_ms() - t0;
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            fprintf(stderr, "%s: run %d failed (status %d)\n", what, i, st);
-            exit(1);
-        }
     }
-    sbx_free(sbx);
-    return report(what, t, n);
+    report(what, t, n);
 }
 
 int main(int argc, char **argv)
@@ -124,21 +146,62 @@ int main(int argc, char **argv)
         n = 10;
     snprintf(dir, sizeof(dir), "%s", prog);
     *strrchr(dir, '/') = '\0';
-    double *t = calloc((size_t)n, sizeof(double));
-    for (int i = 0; i < n; i++) {
-        double t0 = now_ms();
-        if (run_plain() != 0)
-            return 1;
-        t[i] = now_ms() - t0;
+    /* Round-robin: each round runs every variant once, so the machine's
+     * load (it is shared) weighs on all of them alike; a short pause between
+     * rounds lets the kernel tear down the last round's namespaces, as the
+     * seconds between real proofs do. */
+    static const struct {
+        const char *what;
+        int parts; /* -1: plain posix_spawn */
+    } V[] = {
+        {"plain posix_spawn + wait", -1},
+        {"job, no part (dir in /dev/shm, clone)", 0},
+        {"job, pid+net+ipc+uts namespaces", SBX_PID | SBX_NET | SBX_IPC | SBX_UTS},
+        {"job, mount (tmpfs root, binds, /proc)", SBX_MOUNT},
+        {"job, user+nnp+seccomp+rlimits", SBX_USER | SBX_NNP | SBX_SECCOMP | SBX_RLIMITS},
+        {"job, full sandbox (every part)", SBX_ALL},
+    };
+    enum { NV = sizeof(V) / sizeof(V[0]) };
+    struct sbx *sbx[NV] = {NULL};
+    double *times[NV], *cpu[NV];
+    for (int v = 0; v < NV; v++) {
+        times[v] = calloc((size_t)n, sizeof(double));
+        cpu[v] = calloc((size_t)n, sizeof(double));
+        if (V[v].parts >= 0)
+            sbx[v] = make_sbx(V[v].what, (unsigned)V[v].parts);
     }
-    double plain = report("plain posix_spawn + wait", t, n);
-    bench_parts("job, no part (dir in /dev/shm, clone)", 0, n, t);
-    bench_parts("job, pid+net+ipc+uts namespaces", SBX_PID | SBX_NET | SBX_IPC | SBX_UTS, n, t);
-    bench_parts("job, mount (tmpfs root, binds, /proc)", SBX_MOUNT, n, t);
-    bench_parts("job, user+nnp+seccomp+rlimits", SBX_USER | SBX_NNP | SBX_SECCOMP | SBX_RLIMITS, n,
-                t);
-    double full = bench_parts("job, full sandbox (every part)", SBX_ALL, n, t);
-    printf("sandbox set-up cost per request (full - plain medians): %.3f ms\n", full - plain);
+    for (int i = 0; i < n; i++) {
+        for (int v = 0; v < NV; v++) {
+            double t0 = now_ms(), c0 = cpu_ms();
+            int st = V[v].parts < 0 ? run_plain() : run_job(sbx[v]);
+            times[v][i] = now_ms() - t0;
+            cpu[v][i] = cpu_ms() - c0;
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+                fprintf(stderr, "%s: run %d failed (status %d)\n", V[v].what, i, st);
+                return 1;
+            }
+        }
+        usleep(2000);
+    }
+    double med[NV], cmed[NV];
+    for (int v = 0; v < NV; v++) {
+        med[v] = report(V[v].what, times[v], n);
+        qsort(cpu[v], (size_t)n, sizeof(double), cmp_double);
+        cmed[v] = cpu[v][n / 2];
+        printf("%-44s CPU (teerexd + prover) median %.3f ms\n", "", cmed[v]);
+        sbx_free(sbx[v]);
+        free(times[v]);
+        free(cpu[v]);
+    }
+    printf("sandbox set-up cost per request (full - plain medians): %.3f ms wall, %.3f ms CPU\n",
+           med[NV - 1] - med[0], cmed[NV - 1] - cmed[0]);
+    double *t = calloc((size_t)n, sizeof(double));
+    bench_clone("clone + exit + wait, no namespace", 0, n, t);
+    bench_clone("clone + exit + wait, CLONE_NEWPID", CLONE_NEWPID, n, t);
+    bench_clone("clone + exit + wait, CLONE_NEWNET", CLONE_NEWNET, n, t);
+    bench_clone("clone + exit + wait, CLONE_NEWNS", CLONE_NEWNS, n, t);
+    bench_clone("clone + exit + wait, CLONE_NEWIPC", CLONE_NEWIPC, n, t);
+    bench_clone("clone + exit + wait, CLONE_NEWUTS", CLONE_NEWUTS, n, t);
     free(t);
     return 0;
 }
