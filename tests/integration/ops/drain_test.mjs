@@ -54,7 +54,13 @@ try {
     '/health stays 200, says draining', h2);
   const p = await prove(srv.url, Buffer.from('while draining'));
   check(p.status === 200, 'a client that attested is still served while draining', p.status);
-  const d2 = await get(`${srv.opsUrl}/drain`);
+  // The request counts as open until the server is done with its connection
+  // (just after the client has the answer).
+  let d2 = await get(`${srv.opsUrl}/drain`);
+  for (let i = 0; i < 40 * SLOW && !d2.body.idle; i++) {
+    await sleep(50);
+    d2 = await get(`${srv.opsUrl}/drain`);
+  }
   check(d2.body.idle === true && d2.body.open === 0, 'GET /drain: idle once the proof is done', d2.body);
   const d3 = await get(`${srv.opsUrl}/drain`, { method: 'DELETE' });
   const r3 = await get(`${srv.opsUrl}/ready`);
