@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { prove, encryptFor, fetchAttestation } from '../../interop/sdk/sdk-client.mjs';
-import { check, summary, startServer, tempDir, cleanup, sleep, fakeCrsAt } from '../teerexd/lib.mjs';
+import { check, summary, startServer, tempDir, cleanup, sleep, fakeCrsAt, TEEREXD, SRC, BUILD } from '../teerexd/lib.mjs';
 import { decodeReport, proverPids, MODULUS, needSandbox, installHostile } from './lib-sandbox.mjs';
 
 needSandbox();
@@ -158,11 +158,16 @@ try {
 phase('chrooted');
 const R = `${root}/chroot`;
 mkdirSync(R);
+// The checkout and the build may live anywhere (CI clones under its own root):
+// bind the top directory of each at the same path inside the chroot.
+const tops = [...new Set([TEEREXD, SRC, BUILD, process.cwd()].filter(Boolean)
+  .map((p) => `/${p.split('/')[1]}`))].filter((t) => !['/usr', '/tmp', '/dev', '/proc', '/'].includes(t));
 const chrootScript = [
-  'set -e', `cd ${R}`, 'mkdir usr proc dev tmp work',
+  'set -e', `cd ${R}`, 'mkdir usr proc dev tmp',
   'ln -s usr/lib64 lib64 && ln -s usr/lib lib && ln -s usr/bin bin',
   'mount --rbind /usr usr && mount -t proc proc proc && mount --rbind /dev dev',
-  'mount --bind /tmp tmp && mount --bind /work work', `exec chroot ${R} "$@"`].join('\n');
+  'mount --bind /tmp tmp', ...tops.map((t) => `mkdir -p .${t} && mount --rbind ${t} .${t}`),
+  `exec chroot ${R} "$@"`].join('\n');
 const c = await startServer(env, { wrap: ['unshare', '-m', '--propagation', 'private', 'sh', '-c', chrootScript, 'sh'] });
 try {
   hints(c);
