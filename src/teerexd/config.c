@@ -82,7 +82,8 @@ static const struct opt OPTS[] = {
      "deadline of a POST /prove from its arrival: queue wait (then 503) plus the prover run "
      "(then bb is killed, 500); under the SDK's 300 s so the client hears why"},
     {"RATE_LIMIT_MAX", K_U64, U(rate_limit_max, 1000000), "10",
-     "POST /prove per client IP per window (0 disables; loopback exempt)"},
+     "POST /prove per client (IPv4 address, IPv6 /64) per window (0 disables; only a real "
+     "loopback or unix-socket peer is exempt)"},
     {"RATE_LIMIT_WINDOW", K_MS, U(rate_limit_window_ms, 0), "1h",
      "sliding window of the rate limit"},
     {"RATE_LIMIT_CLIENTS", K_U64, U(rate_limit_clients, 1 << 20), "16384",
@@ -132,7 +133,9 @@ static const struct opt OPTS[] = {
     {"PROVER_HOST_LIBS", K_STR, S(host_libs),
      "/lib64:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu",
      "library directories a prover that is not a bundle sees read-only (colon-separated)"},
-    {"TRUSTED_PROXIES", K_LIST, 0, 0, "", "addresses/CIDRs whose X-Forwarded-For is trusted"},
+    {"TRUSTED_PROXIES", K_LIST, 0, 0, "",
+     "addresses/CIDRs of proxies whose X-Forwarded-For entries count: the list is read from "
+     "the right and the first entry not in TRUSTED_PROXIES is the client"},
     {"LOG_LEVEL", K_STR, 0, 0, "info", "debug | info | warn | error | off"},
 };
 
