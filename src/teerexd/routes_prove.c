@@ -263,6 +263,14 @@ static enum MHD_Result prover_error(struct MHD_Connection *c, struct request *rq
                       hdrs);
 }
 
+static enum MHD_Result decrypt_failed(struct MHD_Connection *c, struct request *rq, tr_result r)
+{
+    metrics_count_decrypt_failure();
+    tr_log(TR_LOG_WARN, "decrypt_failed", "{s:s,s:s}", "requestId", rq->id, "error",
+           tr_err_name(r.err));
+    return reply_error(c, rq, 400, "Failed to decrypt request payload");
+}
+
 enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct request *rq)
 {
     if (rq->too_large)
@@ -309,12 +317,8 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
         ret = not_ready(c, rq, why);
         goto out;
     }
-    if (!tr_ok(r)) {
-        /* Bad base64: the reference fails it at decryption. */
-        metrics_count_decrypt_failure();
-        tr_log(TR_LOG_WARN, "decrypt_failed", "{s:s,s:s}", "requestId", rq->id, "error",
-               tr_err_name(r.err));
-        ret = reply_error(c, rq, 400, "Failed to decrypt request payload");
+    if (!tr_ok(r)) { /* bad base64: the reference fails it at decryption */
+        ret = decrypt_failed(c, rq, r);
         goto out;
     }
     /* Wait for a prover slot holding only the ciphertext (within the body's
@@ -366,10 +370,7 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
     uint64_t decrypt_ms = mono_ms() - t0;
     tr_buf_free(&cipher);
     if (!tr_ok(r)) {
-        metrics_count_decrypt_failure();
-        tr_log(TR_LOG_WARN, "decrypt_failed", "{s:s,s:s}", "requestId", rq->id, "error",
-               tr_err_name(r.err));
-        ret = reply_error(c, rq, 400, "Failed to decrypt request payload");
+        ret = decrypt_failed(c, rq, r);
         goto out;
     }
     tr_log(TR_LOG_INFO, "prove_start", "{s:s,s:s,s:s,s:s,s:I}", "requestId", rq->id, "version",
