@@ -3,7 +3,9 @@
  * Keys live in a fixed table of entries indexed by a chained hash (seeded
  * per process, so colliding keys cannot be precomputed) and kept in
  * least-recently-used order: a new key takes a free entry or the one seen
- * longest ago. */
+ * longest ago. A ring starts small and grows to `max` only for a client that
+ * uses it: memory follows the hits accepted, not clients x RATE_LIMIT_MAX
+ * (16384 claimed addresses x 1e6 slots would be 128 GB). */
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,8 +20,8 @@ struct entry {
     char key[RATE_LIMIT_KEY_MAX];
     uint32_t chain;      /* next entry in the same bucket */
     uint32_t prev, next; /* LRU list: head = most recent */
-    uint32_t head, count;
-    uint64_t *times; /* ring of max timestamps */
+    uint32_t head, count, cap;
+    uint64_t *times; /* ring of up to max timestamps (cap allocated) */
 };
 
 struct rate_limit {
@@ -30,6 +32,38 @@ struct rate_limit {
     uint32_t *bucket;
     uint32_t lru_head, lru_tail;
 };
+
+#define RING_START 4
+
+/* A fresh ring for a new (or reused) entry. false: no memory. */
+static bool ring_reset(const struct rate_limit *rl, struct entry *e)
+{
+    uint32_t cap = rl->max < RING_START ? (uint32_t)rl->max : RING_START;
+    if (e->cap != cap) {
+        free(e->times);
+        e->times = calloc(cap, sizeof(uint64_t));
+        e->cap = e->times ? cap : 0;
+    }
+    e->head = e->count = 0;
+    return e->times != NULL;
+}
+
+/* Doubles a full ring (up to max), oldest first. */
+static void ring_grow(const struct rate_limit *rl, struct entry *e)
+{
+    if (e->count < e->cap || e->cap >= rl->max)
+        return;
+    uint64_t want = (uint64_t)e->cap * 2 < rl->max ? (uint64_t)e->cap * 2 : rl->max;
+    uint64_t *t = malloc(want * sizeof(uint64_t));
+    if (!t)
+        return; /* keeps working as a smaller ring: more lenient, never wrong */
+    for (uint32_t k = 0; k < e->count; k++)
+        t[k] = e->times[(e->head + k) % e->cap];
+    free(e->times);
+    e->times = t;
+    e->head = e->count;
+    e->cap = (uint32_t)want;
+}
 
 tr_result rate_limit_create(uint64_t max, uint64_t window_ms, size_t clients,
                             struct rate_limit **out)
@@ -127,18 +161,21 @@ static uint32_t find(struct rate_limit *rl, const char *key)
     uint32_t i;
     if (rl->used < rl->n) {
         i = (uint32_t)rl->used;
-        rl->e[i].times = calloc(rl->max, sizeof(uint64_t));
-        if (!rl->e[i].times)
+        if (!ring_reset(rl, &rl->e[i]))
             return NONE;
         rl->used++;
     } else {
         i = rl->lru_tail;
         lru_unlink(rl, i);
         bucket_remove(rl, i);
+        if (!ring_reset(rl, &rl->e[i])) {
+            rl->e[i].key[0] = '\0'; /* unreachable now; reused when memory returns */
+            lru_push_front(rl, i);
+            return NONE;
+        }
     }
     struct entry *e = &rl->e[i];
     snprintf(e->key, sizeof(e->key), "%s", key);
-    e->head = e->count = 0;
     e->chain = rl->bucket[b];
     rl->bucket[b] = i;
     lru_push_front(rl, i);
@@ -154,16 +191,18 @@ bool rate_limit_hit(struct rate_limit *rl, const char *key, uint64_t now)
     bool ok = false;
     if (i != NONE) {
         struct entry *e = &rl->e[i];
-        /* Count hits inside the window (the ring holds the last max accepted). */
+        /* Count hits inside the window (the ring holds the last accepted ones,
+         * at most max). */
         uint64_t inside = 0;
         for (uint32_t k = 0; k < e->count; k++) {
             if (now - e->times[k] < rl->window_ms)
                 inside++;
         }
         if (inside < rl->max) {
+            ring_grow(rl, e);
             e->times[e->head] = now;
-            e->head = (uint32_t)((e->head + 1) % rl->max);
-            if (e->count < rl->max)
+            e->head = (e->head + 1) % e->cap;
+            if (e->count < e->cap)
                 e->count++;
             ok = true;
         }

@@ -49,6 +49,24 @@ static void test_rate_limit(void)
     }
     EXPECT_EQ(refused, 0);
     rate_limit_free(rl);
+    /* A client's ring grows with its hits (4, 8, 16 ... max) and stays exact. */
+    EXPECT_OK(rate_limit_create(10, 1000, 8, &rl));
+    int ok = 0;
+    for (int i = 0; i < 15; i++)
+        ok += rate_limit_hit(rl, "g", (uint64_t)i);
+    EXPECT_EQ(ok, 10);
+    EXPECT_TRUE(rate_limit_hit(rl, "g", 1000));  /* the hit at 0 slid out */
+    EXPECT_TRUE(!rate_limit_hit(rl, "g", 1000)); /* the one at 1 has not */
+    rate_limit_free(rl);
+    /* RATE_LIMIT_MAX 1e6 and a flood of 20000 one-hit clients: small rings only. */
+    EXPECT_OK(rate_limit_create(1000000, 3600000, 16384, &rl));
+    refused = 0;
+    for (int i = 0; i < 20000; i++) {
+        snprintf(k, sizeof(k), "198.19.%d.%d", i / 256, i % 256);
+        refused += !rate_limit_hit(rl, k, (uint64_t)i);
+    }
+    EXPECT_EQ(refused, 0);
+    rate_limit_free(rl);
     EXPECT_OK(rate_limit_create(0, 1000, 4096, &rl)); /* disabled */
     for (int i = 0; i < 100; i++)
         EXPECT_TRUE(rate_limit_hit(rl, "a", 0));
