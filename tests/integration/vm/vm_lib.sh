@@ -10,6 +10,7 @@ VMDIR=$TR_BUILD_DIR/vm # the images of the `image` phase (a ctest fixture)
 STANDIN=$TR_BUILD_DIR/tests/integration/vm/vm-standin-init
 TEEREX=$TR_BUILD_DIR/src/teerex/teerex
 PROXY=$TR_BUILD_DIR/src/teerex-proxy/teerex-proxy
+LOGD=$TR_BUILD_DIR/src/teerex-logd/teerex-logd
 TEEREXD=$TR_BUILD_DIR/src/teerexd/teerexd
 # The image's default prover, as Dockerfile.enclave takes it: @aztec/bb.js's native bb.
 BB_HOST=$TR_SOURCE_DIR/demo/node_modules/@aztec/bb.js/build/amd64-linux/bb
@@ -247,6 +248,12 @@ make_test_ramdisk() { # IMG OUT.cpio
   printf '%s\n' --env "LISTEN=$IMAGE_LISTEN,tcp:0.0.0.0:8000,proxy+tcp:0.0.0.0:8001" \
     --env TEE_MODE=nitro-emulated --env NSM_EMU_DIR=/vm-test/nsm-emu \
     --env NSM_EMU_PCRS=/vm-test/pcrs --env LOG_LEVEL=debug > "$r/vm-test/cmd-append"
+  # The production log channel with a TCP stand-in for vsock (this host has
+  # no vhost-vsock): the image's log_forward (vsock:3:5001) replaced by the
+  # guest address that QEMU forwards to the host's teerex-logd (LOGD_PORT).
+  if [ -n "${LOGD_PORT:-}" ]; then
+    printf '%s\n' --log-forward tcp:10.0.2.100:5001 >> "$r/vm-test/cmd-append"
+  fi
   cp -r "$W/pki" "$r/rootfs/vm-test/nsm-emu"
   chmod 0700 "$r/rootfs/vm-test/nsm-emu"
   {
@@ -273,12 +280,14 @@ start_qemu() { # IMG MEM_MIB
   cat "$W/con.out" > "$CONSOLE_LOG" &
   READER_PID=$!
   exec 8<> "$W/con.in"
+  local fwd=""
+  [ -z "${LOGD_PORT:-}" ] || fwd=",guestfwd=tcp:10.0.2.100:5001-tcp:127.0.0.1:$LOGD_PORT"
   # shellcheck disable=SC2046 # the accelerator arguments are words
   qemu-system-x86_64 -M q35 $(qemu_accel_args) -smp 2 -m "$mem" \
     -nodefaults -no-user-config -display none -monitor none -no-reboot \
     -chardev pipe,id=con,path="$W/con" -serial chardev:con \
     -kernel "$img/sections/kernel" -initrd "$W/initrd" -append "$(cat "$img/sections/cmdline")" \
-    -netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:4000-:8000,hostfwd=tcp:127.0.0.1:4001-:8001,hostfwd=tcp:127.0.0.1:7000-:7000 \
+    -netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:4000-:8000,hostfwd=tcp:127.0.0.1:4001-:8001,hostfwd=tcp:127.0.0.1:7000-:7000$fwd \
     -device virtio-net-pci,netdev=n0,romfile= > "$W/qemu.log" 2>&1 &
   QEMU_PID=$!
 }
@@ -290,6 +299,19 @@ wait_health() { # TIMEOUT_MS
   return 1
 }
 console_has() { grep -q -- "$1" "$CONSOLE_LOG"; }
+wait_file_has() { # FILE PATTERN TIMEOUT_MS
+  local end=$(( $(now_ms) + $3 ))
+  while [ "$(now_ms)" -lt "$end" ]; do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+wait_file_has_n() { # FILE PATTERN N TIMEOUT_MS: N matching lines
+  local end=$(( $(now_ms) + $4 ))
+  while [ "$(now_ms)" -lt "$end" ]; do
+    [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -ge "$3" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 wait_console() { # PATTERN TIMEOUT_MS
   local end=$(( $(now_ms) + $2 ))
   while [ "$(now_ms)" -lt "$end" ]; do console_has "$1" && return 0; sleep 0.1; done

@@ -4,7 +4,8 @@
 #                       (with and without bb) from the pinned stock Debian
 #                       kernel and the stand-in init (ctest fixture)
 #   vm_test.sh boot     boot it; /health, attestation, restart, console flood,
-#                       default vsock listener up
+#                       default vsock listener up, the log channel (teerex-init
+#                       log_forward -> the host's teerex-logd, TCP for vsock)
 #   vm_test.sh memory   smallest guest memory that boots and serves, with and
 #                       without bb; run-enclave.sh's boot floor must boot, its
 #                       memory leave 512 MiB above the measured minimum
@@ -40,6 +41,12 @@ boot)
   # emulating bb's start-up checks (bb --version, the bundle digest); the bb
   # image is booted by `prove`.
   make_pki
+  # The parent's log receiver, started before QEMU (its guestfwd connects at start).
+  LOGD_PORT=9101
+  "$LOGD" --listen "tcp:127.0.0.1:$LOGD_PORT" --output "$W/logd.out" > "$W/logd.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 50); do grep -q '"event":"listening"' "$W/logd.log" 2>/dev/null && break; sleep 0.1; done
+  grep -q '"event":"listening"' "$W/logd.log" || { cat "$W/logd.log"; fail "teerex-logd did not start"; }
   boot_vm "$IMG_NOBB" 512
   note "boot to first /health: ${BOOT_MS} ms ($ACCEL)"
   console_has '"event":"loopback_verified"' || fail "teerex-init did not verify loopback"
@@ -49,6 +56,13 @@ boot)
   note "default vsock listener up (no vsock peer here): $vs"
   grep -q '"event":"env_override","name":"LISTEN"' "$CONSOLE_LOG" ||
     fail "the test-only listener was not added as a logged override"
+  # The log channel: teerexd's lines reached the parent's teerex-logd, each one JSON object.
+  wait_file_has "$W/logd.out" '"event":"listening"' 20000 ||
+    { cat "$W/logd.log"; fail "no teerexd line arrived over the log channel (teerex-init log_forward -> teerex-logd)"; }
+  node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean)) JSON.parse(l)' \
+    "$W/logd.out" || fail "teerex-logd wrote a line that is not one JSON object"
+  note "log channel: $(wc -l < "$W/logd.out") JSON lines at the host's teerex-logd (TCP stand-in for vsock)"
+  first_listening=$(grep -c '"event":"listening"' "$W/logd.out")
 
   # Attestation: the emulator root from the host, the EIF's PCR0, a fresh nonce.
   nonce=$(openssl rand -hex 32)
@@ -79,6 +93,9 @@ boot)
     note "round $round: teerexd (pid $old) killed: new one started by teerex-init after $react ms, serving again after $took ms ($ACCEL)"
     record "restart_serving_ms_$round" "$took"
   done
+  # The restarted teerexd's lines travel the same channel (teerex-init keeps it).
+  wait_file_has_n "$W/logd.out" '"event":"listening"' $(( 3 * first_listening )) 20000 ||
+    fail "the log channel did not carry the restarted teerexd's start-up lines ($(grep -c '"event":"listening"' "$W/logd.out") listening lines)"
 
   # A flood of requests while nobody reads the console (each request logs a
   # line). Blocked on the console, teerexd would stall on its full stdout pipe
