@@ -32,7 +32,8 @@ static void usage(FILE *f)
           "  --max-conns-per-addr N   concurrent connections of one client address (IPv4,\n"
           "                           or IPv6 /64); more are closed at once (max-conns / 8)\n"
           "  --connect-timeout DUR    per connect attempt (5s)\n"
-          "  --idle-timeout DUR       no byte either way for this long closes (15m)\n"
+          "  --idle-timeout DUR       no byte either way for this long closes (300s: above\n"
+          "                           teerexd's 280 s prove deadline; docs/SCALING.md)\n"
           "  --close-timeout DUR      after the target closed: time for the client to take\n"
           "                           the rest (closed earlier once it has it all) (10s)\n"
           "  --drain-timeout DUR      on SIGTERM, time given to open connections (10s)\n"
@@ -64,7 +65,7 @@ int main(int argc, char **argv)
     o.proxy_v2 = true;
     o.max_conns = 1024;
     o.connect_timeout_ms = 5000;
-    o.idle_timeout_ms = 15 * 60 * 1000;
+    o.idle_timeout_ms = 300 * 1000; /* the timeout chain: docs/SCALING.md */
     o.drain_timeout_ms = 10000;
     o.close_timeout_ms = 10000;
     o.resolve_interval_ms = 200;
