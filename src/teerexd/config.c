@@ -92,7 +92,8 @@ static const struct opt OPTS[] = {
     {"MAX_BODY_BYTES", K_U64, U(max_body_bytes, (size_t)1 << 40), "52428800",
      "POST /prove body limit (413 past it)"},
     {"MAX_INFLIGHT_BYTES", K_U64, U(max_inflight_bytes, (size_t)1 << 40), "536870912",
-     "POST /prove body bytes held at once, being read or waiting for a prover "
+     "POST /prove bytes held at once (the body, or its plaintext decrypted as it "
+     "arrives), being read, waiting for a prover or proved "
      "(503 + Retry-After past it, before the body is read; 0 = no limit)"},
     {"MAX_UPLOAD_BYTES", K_U64, U(max_upload_bytes, (size_t)1 << 40), "536870912",
      "POST /upload-bb body limit"},

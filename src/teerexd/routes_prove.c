@@ -1,11 +1,14 @@
 /* POST /prove: rate limit, body limit and MAX_INFLIGHT_BYTES (from the head,
- * before the body), JSON body, queue, decrypt (with a prover slot), prover,
- * {"proof": base64(4-byte BE field count + proof)} (PROTOCOL.md). */
+ * before the body), the body read (and, in the SDK's shape, decrypted) as it
+ * arrives (prove_body.h), its JSON verdict, queue, the decryption's verdict
+ * (with a prover slot), prover, {"proof": base64(4-byte BE field count +
+ * proof)} (PROTOCOL.md). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "prove_body.h"
 #include "prover.h"
 #include "server.h"
 #include "teerex/codec.h"
@@ -57,8 +60,8 @@ enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, st
             json_pack("{s:s,s:s}", "error", "Server busy, try again later", "requestId", rq->id),
             hdrs);
     }
-    if (n > 0)
-        tr_ignore(tr_buf_reserve(&rq->body, n)); /* one mapping, no regrowth */
+    if (!tr_ok(prove_body_new(s->key, n, s->cfg.max_body_bytes, &rq->pbody)))
+        return reply_error(c, rq, 500, "Internal error");
     rq->rejected = false;
     rq->prove_body = true;
     return MHD_YES;
@@ -67,22 +70,28 @@ enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, st
 enum MHD_Result route_prove_data(struct server *s, struct MHD_Connection *c, struct request *rq,
                                  const char *data, size_t n)
 {
-    if (rq->body.len + n > s->cfg.max_body_bytes) {
+    if (prove_body_received(rq->pbody) + n > s->cfg.max_body_bytes) {
         rq->too_large = true;
-        tr_buf_free(&rq->body);
+        prove_body_free(rq->pbody);
+        rq->pbody = NULL;
         tr_log(TR_LOG_WARN, "body_too_large", "{s:s,s:s}", "requestId", rq->id, "framing",
                "chunked");
         return reply_error_midbody(c, rq, 413, "Request body too large", 0);
     }
-    uint64_t want = rq->body.len + n;
-    if (want > rq->reserved && !inflight_reserve(s, rq, want - rq->reserved)) {
+    /* What the body holds now (the text kept, or the plaintext decrypted so
+     * far) stays within MAX_INFLIGHT_BYTES. */
+    tr_result r = prove_body_feed(rq->pbody, data, n);
+    uint64_t held = prove_body_held(rq->pbody);
+    if (tr_ok(r) && held > rq->reserved && !inflight_reserve(s, rq, held - rq->reserved)) {
         metrics_count_cut(CUT_INFLIGHT_BYTES);
-        tr_buf_free(&rq->body);
+        prove_body_free(rq->pbody);
+        rq->pbody = NULL;
         return reply_error_midbody(c, rq, 503, "Server busy, try again later",
                                    s->cfg.retry_after_s);
     }
-    if (!tr_ok(tr_buf_append(&rq->body, data, n))) {
-        tr_buf_free(&rq->body);
+    if (!tr_ok(r)) {
+        prove_body_free(rq->pbody);
+        rq->pbody = NULL;
         return reply_error_midbody(c, rq, 500, "Internal error", 0);
     }
     return MHD_YES;
@@ -286,17 +295,18 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
     bool replied;
     enum MHD_Result ret = MHD_NO;
 
-    struct tr_buf cipher, plain;
-    tr_buf_init(&cipher, s->cfg.max_body_bytes);
-    tr_buf_init_secret(&plain, TR_MAX_PLAINTEXT);
     struct prove_output po;
     prove_output_init(&po);
     atomic_fetch_add(&s->inflight, 1);
     bool queued = false;
 
-    size_t body_bytes = rq->body.len;
-    tr_result r = http_prove_body_parse(rq->body.data, rq->body.len, &cipher);
-    tr_buf_free(&rq->body);
+    /* An empty body never called route_prove_data. */
+    if (!rq->pbody && !tr_ok(prove_body_new(s->key, 0, s->cfg.max_body_bytes, &rq->pbody))) {
+        ret = reply_error(c, rq, 500, "Internal error");
+        goto out;
+    }
+    uint64_t body_bytes = prove_body_received(rq->pbody);
+    tr_result r = prove_body_judge(rq->pbody);
     if (r.err == TR_ERR_HTTP_BODY_NOT_JSON) {
         ret = reply_error(c, rq, 400, "Malformed request body");
         goto out;
@@ -321,9 +331,12 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
         ret = decrypt_failed(c, rq, r);
         goto out;
     }
-    /* Wait for a prover slot holding only the ciphertext (within the body's
-     * MAX_INFLIGHT_BYTES reservation); decrypt once the slot is ours, so
-     * plaintext in flight is bounded by PROVE_CONCURRENCY inputs. */
+    /* Wait for a prover slot holding what the body left (the ciphertext, or
+     * the plaintext streamed so far: within the body's MAX_INFLIGHT_BYTES
+     * reservation); the decryption's verdict and what remains of it (the
+     * last chunk and tags, or all of a buffered or compressed message) once
+     * the slot is ours, so what decompresses is bounded by PROVE_CONCURRENCY
+     * inputs, and decryption errors come where they came before. */
     int fd = connection_fd(c);
     /* PROVE_TIMEOUT runs from the request's arrival: a request that cannot
      * get a prover in time is told so (503) before its client gives up. */
@@ -365,10 +378,9 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
     }
     queued = true;
     uint64_t t0 = mono_ms();
-    struct pgp_decrypt_opts opts = {.max_plaintext = TR_MAX_PLAINTEXT};
-    r = pgp_decrypt(s->key, cipher.data, cipher.len, &opts, &plain);
+    struct tr_slice plain;
+    r = prove_body_decrypt(rq->pbody, &plain);
     uint64_t decrypt_ms = mono_ms() - t0;
-    tr_buf_free(&cipher);
     if (!tr_ok(r)) {
         ret = decrypt_failed(c, rq, r);
         goto out;
@@ -378,7 +390,7 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
            (json_int_t)plain.len);
     struct prove_request preq = {.scheme = scheme,
                                  .bb = &bb.bundle,
-                                 .input = tr_buf_slice(&plain),
+                                 .input = plain,
                                  .client_fd = fd,
                                  .deadline_ms = deadline,
                                  .cancel = &s->cancel};
@@ -386,7 +398,8 @@ enum MHD_Result route_prove(struct server *s, struct MHD_Connection *c, struct r
     r = prover_run(&env, &preq, &po);
     prove_queue_leave(&s->queue);
     queued = false;
-    tr_buf_free(&plain);
+    prove_body_free(rq->pbody); /* the plaintext is wiped once bb is done */
+    rq->pbody = NULL;
     if (!tr_ok(r)) {
         ret = prover_error(c, rq, r, &po, label);
         goto out;
@@ -402,8 +415,8 @@ out:
     if (queued)
         prove_queue_leave(&s->queue);
     prove_output_free(&po);
-    tr_buf_free(&plain);
-    tr_buf_free(&cipher);
+    prove_body_free(rq->pbody);
+    rq->pbody = NULL;
     atomic_fetch_sub(&s->inflight, 1);
     return ret;
 }

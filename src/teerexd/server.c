@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lingering.h"
+#include "prove_body.h"
 #include "server.h"
 #include "teerex/log.h"
 
@@ -526,6 +527,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     tr_log(TR_LOG_DEBUG, "request_done", "{s:s,s:s,s:i,s:i}", "requestId", rq->id, "route",
            metrics_route_name(rq->route), "status", (int)rq->status, "termination", (int)toe);
     versions_upload_abort(rq->upload);
+    prove_body_free(rq->pbody); /* a client gone mid-body: wiped here */
     tr_buf_free(&rq->body);
     if (rq->reserved)
         atomic_fetch_sub(&s->inflight_bytes, rq->reserved);

@@ -24,6 +24,7 @@
 #include "versions.h"
 
 struct pgp_key;
+struct prove_body;
 struct conn;
 struct lingering;
 
@@ -74,6 +75,7 @@ struct request {
     bool prove_body;   /* POST /prove: the only public body that is kept */
     uint64_t reserved; /* bytes of s->inflight_bytes this request holds */
     struct tr_buf body;
+    struct prove_body *pbody; /* POST /prove: the body as it arrives (prove_body.h) */
     struct versions_upload *upload;
     uint64_t upload_bytes;
     int32_t upload_err;
