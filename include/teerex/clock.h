@@ -1,9 +1,14 @@
-/* The monotonic clock in milliseconds (deadlines, durations). */
+/* The monotonic clock (deadlines, durations, phase timings). Every program
+ * reads CLOCK_MONOTONIC through these, never by itself. */
 #ifndef TEEREX_CLOCK_H
 #define TEEREX_CLOCK_H
 
 #include <stdint.h>
 
+/* Milliseconds / microseconds since an arbitrary fixed point. */
 uint64_t tr_mono_ms(void);
+uint64_t tr_mono_us(void);
+/* Milliseconds (with fractions) since t0_us, a tr_mono_us() reading. */
+double tr_ms_since(uint64_t t0_us);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "bundle_internal.h"
 #include "teerex/codec.h"
+#include "teerex/file.h"
 
 static int by_rel(const void *a, const void *b)
 {
@@ -91,41 +92,24 @@ out:
 /* "<mode> <sha256> <rel>\n" for one file read through fd. */
 static TR_RESULT hash_line(int fd, const char *rel, uint64_t *total, struct tr_buf *out)
 {
-    tr_result res = TR_SUCCESS;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    uint8_t *buf = malloc(65536);
     struct stat st;
-    TR_CHECK(md != NULL && buf != NULL, TR_ERR_NOMEM);
-    TR_CHECK(fstat(fd, &st) == 0, TR_ERR_BUNDLE_IO);
-    TR_CHECK(S_ISREG(st.st_mode), TR_ERR_BUNDLE_LAYOUT);
-    TR_CHECK((uint64_t)st.st_size <= BUNDLE_MAX_FILE_BYTES, TR_ERR_BUNDLE_TOO_BIG);
-    TR_CHECK_OSSL(EVP_DigestInit_ex(md, EVP_sha256(), NULL), TR_ERR_OSSL);
+    TR_ENSURE(fstat(fd, &st) == 0, TR_ERR_BUNDLE_IO);
+    TR_ENSURE(S_ISREG(st.st_mode), TR_ERR_BUNDLE_LAYOUT);
+    TR_ENSURE((uint64_t)st.st_size <= BUNDLE_MAX_FILE_BYTES, TR_ERR_BUNDLE_TOO_BIG);
+    uint8_t dig[EVP_MAX_MD_SIZE];
     uint64_t seen = 0;
-    for (;;) {
-        ssize_t k = read(fd, buf, 65536);
-        if (k < 0 && errno == EINTR)
-            continue;
-        TR_CHECK(k >= 0, TR_ERR_BUNDLE_IO);
-        if (k == 0)
-            break;
-        seen += (uint64_t)k;
-        TR_CHECK(seen <= BUNDLE_MAX_FILE_BYTES, TR_ERR_BUNDLE_TOO_BIG);
-        TR_CHECK_OSSL(EVP_DigestUpdate(md, buf, (size_t)k), TR_ERR_OSSL);
-    }
+    tr_result r = tr_fd_digest(fd, EVP_sha256(), BUNDLE_MAX_FILE_BYTES, dig, &seen);
+    TR_ENSURE(r.err != TR_ERR_TOO_BIG, TR_ERR_BUNDLE_TOO_BIG); /* grew while read */
+    TR_ENSURE(r.err != TR_ERR_IO, TR_ERR_BUNDLE_IO);
+    TR_GUARD(r);
     *total += seen;
-    TR_CHECK(*total <= BUNDLE_MAX_TOTAL_BYTES, TR_ERR_BUNDLE_TOO_BIG);
-    uint8_t dig[32];
+    TR_ENSURE(*total <= BUNDLE_MAX_TOTAL_BYTES, TR_ERR_BUNDLE_TOO_BIG);
     char hex[65], line[BUNDLE_NAME_MAX + 96];
-    TR_CHECK_OSSL(EVP_DigestFinal_ex(md, dig, NULL), TR_ERR_OSSL);
     tr_hex_to_str(dig, 32, hex);
     int w = snprintf(line, sizeof(line), "%s %s %s\n", (st.st_mode & S_IXUSR) ? "755" : "644", hex,
                      rel);
-    TR_CHECK(w > 0 && (size_t)w < sizeof(line), TR_ERR_OVERFLOW);
-    TR_TRY(tr_buf_append(out, line, (size_t)w));
-out:
-    free(buf);
-    EVP_MD_CTX_free(md);
-    return res;
+    TR_ENSURE(w > 0 && (size_t)w < sizeof(line), TR_ERR_OVERFLOW);
+    return tr_buf_append(out, line, (size_t)w);
 }
 
 tr_result bundle_list(const struct bundle *b, struct bundle_files *out)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "teerex/bundle.h"
+#include "teerex/file.h"
 
 bool bundle_version_valid(const char *version)
 {
@@ -79,29 +80,14 @@ tr_result bundle_allowlist_parse(const char *text, size_t len, struct bundle_pol
 tr_result bundle_allowlist_load(const char *path, struct bundle_policy *p, size_t *bad_line)
 {
     TR_ENSURE(path != NULL && path[0] != '\0', TR_ERR_BUNDLE_ALLOWLIST);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    TR_ENSURE(fd >= 0, TR_ERR_BUNDLE_ALLOWLIST);
-    char *buf = malloc(BUNDLE_ALLOWLIST_MAX_BYTES + 1);
-    if (buf == NULL) {
-        close(fd);
-        TR_BAIL(TR_ERR_NOMEM);
-    }
-    size_t len = 0;
-    tr_result res = TR_SUCCESS;
-    for (;;) {
-        ssize_t k = read(fd, buf + len, BUNDLE_ALLOWLIST_MAX_BYTES + 1 - len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        TR_CHECK(k >= 0, TR_ERR_BUNDLE_ALLOWLIST);
-        if (k == 0)
-            break;
-        len += (size_t)k;
-        TR_CHECK(len <= BUNDLE_ALLOWLIST_MAX_BYTES, TR_ERR_BUNDLE_ALLOWLIST);
-    }
-    TR_TRY(bundle_allowlist_parse(buf, len, p, bad_line));
-out:
-    free(buf);
-    close(fd);
+    struct tr_buf b;
+    tr_buf_init(&b, BUNDLE_ALLOWLIST_MAX_BYTES);
+    tr_result res = tr_file_read(path, BUNDLE_ALLOWLIST_MAX_BYTES, 0, &b);
+    if (tr_ok(res))
+        res = bundle_allowlist_parse((const char *)b.data, b.len, p, bad_line);
+    else
+        res = tr_fail_at(TR_ERR_BUNDLE_ALLOWLIST, __FILE__, __LINE__);
+    tr_buf_free(&b);
     return res;
 }
 

@@ -23,13 +23,6 @@
 
 extern char **environ;
 
-uint64_t tr_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 void tr_proc_spec_init(struct tr_proc_spec *s)
 {
     memset(s, 0, sizeof(*s));

@@ -19,6 +19,7 @@
 #include "nsm_emu_internal.h"
 #include "teerex/codec.h"
 #include "teerex/cose.h"
+#include "teerex/file.h"
 
 #define DEFAULT_MODULE_ID "i-0e0e0e0e0e0e0e0e0-enc0e0e0e0e0e0e0e0e"
 #define DEFAULT_LIFETIME_S (3 * 3600)
@@ -49,18 +50,10 @@ const char *nsm_emu_root_path(const struct nsm_emu *e)
 
 static tr_result hash_file(const char *path, uint8_t out[NSM_PCR_LEN])
 {
-    FILE *f = fopen(path, "rb");
-    TR_ENSURE(f != NULL, TR_ERR_NSM_EMU_CONFIG);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha384(), NULL) == 1;
-    uint8_t buf[8192];
-    size_t n;
-    while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-        ok = EVP_DigestUpdate(md, buf, n) == 1;
-    ok = ok && !ferror(f) && EVP_DigestFinal_ex(md, out, NULL) == 1;
-    EVP_MD_CTX_free(md);
-    fclose(f);
-    TR_ENSURE(ok, TR_ERR_NSM_EMU_CONFIG);
+    uint8_t dig[EVP_MAX_MD_SIZE];
+    TR_ENSURE(tr_ok(tr_file_digest(path, 0, EVP_sha384(), UINT64_MAX, dig, NULL)),
+              TR_ERR_NSM_EMU_CONFIG);
+    memcpy(out, dig, NSM_PCR_LEN);
     return TR_SUCCESS;
 }
 

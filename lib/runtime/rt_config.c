@@ -10,6 +10,7 @@
 #include "rt_config.h"
 #include "teerex/buf.h"
 #include "teerex/codec.h"
+#include "teerex/file.h"
 #include "teerex/log.h"
 
 void rt_config_init(struct rt_config *c)
@@ -313,28 +314,16 @@ tr_result rt_config_parse(struct rt_config *c, const uint8_t *p, size_t n, size_
 tr_result rt_config_load(struct rt_config *c, const char *path, size_t *bad_line)
 {
     *bad_line = 0;
-    tr_result res = TR_SUCCESS;
-    uint8_t *data = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    TR_CHECK(fd >= 0, TR_ERR_NOT_FOUND);
-    data = malloc(RT_MAX_CONFIG_BYTES + 1);
-    TR_CHECK(data != NULL, TR_ERR_NOMEM);
-    size_t n = 0;
-    for (;;) {
-        ssize_t k = read(fd, data + n, RT_MAX_CONFIG_BYTES + 1 - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        TR_CHECK(k >= 0, TR_ERR_IO);
-        if (k == 0)
-            break;
-        n += (size_t)k;
-        TR_CHECK(n <= RT_MAX_CONFIG_BYTES, TR_ERR_RT_CONFIG_LIMIT);
-    }
-    TR_TRY(rt_config_parse(c, data, n, bad_line));
-out:
-    free(data);
-    if (fd >= 0)
-        close(fd);
+    struct tr_buf data;
+    tr_buf_init(&data, RT_MAX_CONFIG_BYTES);
+    tr_result res = tr_file_read(path, RT_MAX_CONFIG_BYTES, 0, &data);
+    if (res.err == TR_ERR_TOO_BIG)
+        res = tr_fail_at(TR_ERR_RT_CONFIG_LIMIT, __FILE__, __LINE__);
+    else if (res.err == TR_ERR_NOT_REGULAR || res.err == TR_ERR_SYS)
+        res = tr_fail_at(TR_ERR_NOT_FOUND, __FILE__, __LINE__);
+    if (tr_ok(res))
+        res = rt_config_parse(c, data.data, data.len, bad_line);
+    tr_buf_free(&data);
     return res;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sbx_internal.h"
+#include "teerex/file.h"
 
 struct sbx_job {
     struct sbx *sbx;
@@ -197,20 +198,6 @@ tr_result sbx_job_mkdir(struct sbx_job *j, const char *name)
     return TR_SUCCESS;
 }
 
-static TR_RESULT read_all(int fd, struct tr_buf *out)
-{
-    for (;;) {
-        TR_GUARD(tr_buf_reserve(out, 65536));
-        ssize_t k = read(fd, out->data + out->len, out->cap - out->len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        TR_ENSURE(k >= 0, TR_ERR_IO);
-        if (k == 0)
-            return TR_SUCCESS;
-        out->len += (size_t)k;
-    }
-}
-
 tr_result sbx_job_read(struct sbx_job *j, const char *relpath, struct tr_buf *out)
 {
     char comp[NAME_MAX + 1];
@@ -240,7 +227,7 @@ tr_result sbx_job_read(struct sbx_job *j, const char *relpath, struct tr_buf *ou
     }
     struct stat st;
     TR_CHECK(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), TR_ERR_SANDBOX_OUTPUT);
-    TR_TRY(read_all(fd, out));
+    TR_TRY(tr_fd_read_all(fd, out->max, out));
 out:
     if (fd >= 0)
         close(fd);

@@ -14,6 +14,7 @@
 #include "eif_cli.h"
 #include "teerex/codec.h"
 #include "teerex/eif.h"
+#include "teerex/file.h"
 
 #define MAX_ARGS 256
 #define MAX_SMALL_FILE ((size_t)1 << 20) /* cmdline, key, certificate */
@@ -227,26 +228,6 @@ static TR_RESULT add_file_spec(struct eif_tree *t, char *spec)
     return eif_tree_add_file(t, dst, spec, (uint32_t)mode);
 }
 
-static TR_RESULT read_small(const char *path, struct tr_buf *out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    TR_ENSURE(fd >= 0, TR_ERR_NOT_FOUND);
-    tr_result res = TR_SUCCESS;
-    uint8_t buf[4096];
-    for (;;) {
-        ssize_t r = read(fd, buf, sizeof(buf));
-        if (r < 0 && errno == EINTR)
-            continue;
-        TR_CHECK(r >= 0, TR_ERR_IO);
-        if (r == 0)
-            break;
-        TR_TRY(tr_buf_append(out, buf, (size_t)r));
-    }
-out:
-    close(fd);
-    return res;
-}
-
 /* An unlinked temporary file for a ramdisk. */
 static TR_RESULT temp_fd(int *out)
 {
@@ -282,7 +263,7 @@ static TR_RESULT load_key(const char *path, EVP_PKEY **out)
 {
     struct tr_buf b;
     tr_buf_init_secret(&b, MAX_SMALL_FILE);
-    tr_result res = read_small(path, &b);
+    tr_result res = tr_file_read(path, MAX_SMALL_FILE, 0, &b);
     if (tr_ok(res)) {
         BIO *bio = BIO_new_mem_buf(b.data, (int)b.len);
         *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
@@ -338,7 +319,7 @@ int cmd_build(int argc, char **argv)
                                 cust_fd));
 
     step = o.cmdline;
-    TR_TRY(read_small(o.cmdline, &cmdline));
+    TR_TRY(tr_file_read(o.cmdline, cmdline.max, 0, &cmdline));
     TR_CHECK(memchr(cmdline.data ? (void *)cmdline.data : (void *)"", 0, cmdline.len) == NULL,
              TR_ERR_EIF_BAD_ARG);
     step = "SOURCE_DATE_EPOCH";
@@ -364,7 +345,7 @@ int cmd_build(int argc, char **argv)
         step = o.key;
         TR_TRY(load_key(o.key, &key));
         step = o.cert;
-        TR_TRY(read_small(o.cert, &cert));
+        TR_TRY(tr_file_read(o.cert, cert.max, 0, &cert));
         b.sign_key = key;
         b.sign_cert_pem = cert.data;
         b.sign_cert_len = cert.len;

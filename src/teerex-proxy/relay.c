@@ -34,16 +34,10 @@
 #include "proxy.h"
 #include "rt_nitro.h"
 #include "rt_proxyv2.h"
+#include "teerex/clock.h"
 #include "teerex/log.h"
 
 #include "relay.h"
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void ep_set(struct proxy *p, struct ep *e, uint32_t *cur, uint32_t want, bool add)
 {
@@ -86,7 +80,7 @@ static enum target_state want_target(struct proxy *p, bool force)
     }
     if (p->lookup.running)
         return TARGET_WAIT;
-    uint64_t now = now_ms();
+    uint64_t now = tr_mono_ms();
     bool recent = p->last_resolve_ms && now - p->last_resolve_ms < o->resolve_interval_ms;
     if (p->target_ok && (!force || recent))
         return TARGET_READY;
@@ -150,7 +144,7 @@ static bool connect_now(struct proxy *p, struct conn *c)
         p->n.connect_failures++;
         return start_connect(p, c);
     }
-    c->deadline_ms = now_ms() + p->o->connect_timeout_ms;
+    c->deadline_ms = tr_mono_ms() + p->o->connect_timeout_ms;
     c->tmask = 0;
     ep_set(p, &c->tg, &c->tmask, CONN_EVENTS, true);
     return true;
@@ -171,7 +165,7 @@ static bool start_connect(struct proxy *p, struct conn *c)
     case TARGET_NONE: return false;
     case TARGET_WAIT:
         c->awaiting = true; /* on_lookup() connects it */
-        c->deadline_ms = now_ms() + p->o->connect_timeout_ms;
+        c->deadline_ms = tr_mono_ms() + p->o->connect_timeout_ms;
         return true;
     case TARGET_READY: break;
     }
@@ -253,7 +247,7 @@ static void on_accept(struct proxy *p)
         }
         c->local_len = sizeof(c->local);
         getsockname(fd, (struct sockaddr *)&c->local, &c->local_len);
-        c->last_ms = now_ms();
+        c->last_ms = tr_mono_ms();
         c->next = p->conns;
         if (p->conns)
             p->conns->prev = c;
@@ -370,7 +364,7 @@ static void on_conn(struct proxy *p, struct conn *c, struct ep *e, uint32_t even
         conn_free(p, c, "reset");
         return;
     }
-    c->last_ms = now_ms();
+    c->last_ms = tr_mono_ms();
     while (c->hdr_off < c->hdr_len) {
         ssize_t k = send(c->tg.fd, c->hdr + c->hdr_off, c->hdr_len - c->hdr_off, MSG_NOSIGNAL);
         if (k > 0) {
@@ -521,7 +515,7 @@ int proxy_run(const struct proxy_opts *o)
                (json_int_t)o->close_timeout_ms, "idle_timeout_ms", (json_int_t)o->idle_timeout_ms,
                "status_timeout_ms", (json_int_t)STATUS_TIMEOUT_MS);
     }
-    uint64_t stop_deadline = 0, last_scan = now_ms();
+    uint64_t stop_deadline = 0, last_scan = tr_mono_ms();
     for (;;) {
         struct epoll_event ev[128];
         int k = epoll_wait(p->epfd, ev, 128, 250);
@@ -532,7 +526,7 @@ int proxy_run(const struct proxy_opts *o)
             if (e->kind == EP_LISTEN) {
                 on_accept(p);
             } else if (e->kind == EP_STATUS_LISTEN) {
-                status_accept(p, now_ms());
+                status_accept(p, tr_mono_ms());
             } else if (e->kind == EP_STATUS_CONN) {
                 status_answer(p, (struct status_conn *)e);
             } else if (e->kind == EP_LOOKUP) {
@@ -544,7 +538,7 @@ int proxy_run(const struct proxy_opts *o)
                         relay_log_counters(p, "counters");
                     } else if (!p->stopping) {
                         p->stopping = true;
-                        stop_deadline = now_ms() + o->drain_timeout_ms;
+                        stop_deadline = tr_mono_ms() + o->drain_timeout_ms;
                         epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->lst.fd, NULL);
                         close(p->lst.fd);
                         p->lst.fd = -1;
@@ -562,7 +556,7 @@ int proxy_run(const struct proxy_opts *o)
             p->dead = d->next;
             free(d);
         }
-        uint64_t now = now_ms();
+        uint64_t now = tr_mono_ms();
         if (now - last_scan >= 250) {
             last_scan = now;
             check_timeouts(p, now);

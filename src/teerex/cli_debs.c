@@ -20,6 +20,7 @@
 
 #include "cli_bb.h"
 #include "teerex/codec.h"
+#include "teerex/file.h"
 
 #define MAX_DATA_TAR ((size_t)512 << 20)
 #define MAX_LINKS 256
@@ -29,27 +30,13 @@ static const char *const PACKAGES[] = {"libc6", "libstdc++6", "libgcc-s1"};
 
 static TR_RESULT sha256_path(const char *path, char out[65])
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    TR_ENSURE(fd >= 0, TR_ERR_CLIENT_BB_DEB);
-    tr_result res = TR_SUCCESS;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    uint8_t buf[65536], dig[32];
-    TR_CHECK(md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1, TR_ERR_OSSL);
-    for (;;) {
-        ssize_t k = read(fd, buf, sizeof(buf));
-        if (k < 0 && errno == EINTR)
-            continue;
-        TR_CHECK(k >= 0, TR_ERR_IO);
-        if (k == 0)
-            break;
-        TR_CHECK(EVP_DigestUpdate(md, buf, (size_t)k) == 1, TR_ERR_OSSL);
-    }
-    TR_CHECK(EVP_DigestFinal_ex(md, dig, NULL) == 1, TR_ERR_OSSL);
+    uint8_t dig[EVP_MAX_MD_SIZE];
+    tr_result r = tr_file_digest(path, 0, EVP_sha256(), UINT64_MAX, dig, NULL);
+    if (r.err == TR_ERR_NOT_FOUND || r.err == TR_ERR_NOT_REGULAR || r.err == TR_ERR_SYS)
+        TR_BAIL(TR_ERR_CLIENT_BB_DEB);
+    TR_GUARD(r);
     tr_hex_to_str(dig, 32, out);
-out:
-    EVP_MD_CTX_free(md);
-    close(fd);
-    return res;
+    return TR_SUCCESS;
 }
 
 /* Exactly one "<pkg>_<version>_amd64.deb" per package in dir. */

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "cli_http.h"
+#include "teerex/clock.h"
 #include "teerex/codec.h"
 
 #define DEFAULT_MAX_RESPONSE ((size_t)64 * 1024 * 1024)
@@ -14,7 +15,7 @@
 struct xfer {
     struct cli_http_response *resp;
     const struct cli_http_opts *opts;
-    struct timespec start;
+    uint64_t start_us;
     double upload_done_s; /* < 0 until the request body is fully sent */
     double first_byte_s;  /* < 0 until the first response byte arrived */
     double last_progress_s;
@@ -23,11 +24,10 @@ struct xfer {
     size_t up_len, up_pos;
 };
 
-static double since(const struct timespec *t0)
+/* Seconds since t0_us (tr_mono_us). */
+static double since(uint64_t t0_us)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+    return tr_ms_since(t0_us) / 1e3;
 }
 
 tr_result cli_http_global_init(void)
@@ -104,7 +104,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     struct xfer *x = ud;
     size_t len = size * n;
     if (x->first_byte_s < 0)
-        x->first_byte_s = since(&x->start);
+        x->first_byte_s = since(x->start_us);
     if (header_is(p, len, "HTTP/")) { /* a new response (e.g. after 100 Continue) */
         x->resp->request_id[0] = 0;
         x->resp->decrypt_ms = x->resp->prove_ms = -1;
@@ -137,7 +137,7 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
     memcpy(buf, x->up + x->up_pos, k);
     x->up_pos += k;
     if (x->up_pos == x->up_len && x->upload_done_s < 0)
-        x->upload_done_s = since(&x->start);
+        x->upload_done_s = since(x->start_us);
     return k;
 }
 
@@ -146,7 +146,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 {
     (void)dltotal;
     struct xfer *x = ud;
-    double t = since(&x->start);
+    double t = since(x->start_us);
     if (x->upload_done_s < 0 && ultotal > 0 && ulnow >= ultotal)
         x->upload_done_s = t;
     if (x->opts->progress && t - x->last_progress_s >= 0.1) {
@@ -168,7 +168,7 @@ static tr_result perform(CURL *c, const char *url, const uint8_t *body, size_t b
                      .up = body,
                      .up_len = body_len};
     char errbuf[CURL_ERROR_SIZE] = "";
-    clock_gettime(CLOCK_MONOTONIC, &x.start);
+    x.start_us = tr_mono_us();
     tr_buf_clear(&resp->body);
     resp->status = 0;
     resp->error[0] = 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli_input.h"
+#include "teerex/file.h"
 #include "teerex/http.h"
 #include "teerex/limits.h"
 
@@ -28,26 +29,11 @@ const char *cli_scheme_name(enum cli_scheme s)
 
 tr_result cli_read_file(const char *path, struct tr_buf *out)
 {
-    tr_result res = TR_SUCCESS;
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    TR_CHECK(fd >= 0, TR_ERR_CLIENT_BAD_INPUT);
-    TR_CHECK(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), TR_ERR_CLIENT_BAD_INPUT);
-    TR_CHECK((uint64_t)st.st_size <= out->max, TR_ERR_TOO_BIG);
-    uint8_t *dst;
-    size_t want = (size_t)st.st_size, got = 0;
-    TR_TRY(tr_buf_extend(out, want, &dst));
-    while (got < want) {
-        ssize_t n = read(fd, dst + got, want - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        TR_CHECK(n > 0, TR_ERR_IO); /* error, or the file shrank under us */
-        got += (size_t)n;
-    }
-out:
-    if (fd >= 0)
-        close(fd);
-    return res;
+    tr_result r = tr_file_read(path, out->max, 0, out);
+    /* A file the user named that cannot be opened is bad input, not an I/O fault. */
+    if (r.err == TR_ERR_NOT_FOUND || r.err == TR_ERR_NOT_REGULAR || r.err == TR_ERR_SYS)
+        TR_BAIL(TR_ERR_CLIENT_BAD_INPUT);
+    return r;
 }
 
 static tr_result load_dir(const char *dir, struct tr_buf *out)

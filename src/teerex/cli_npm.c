@@ -18,6 +18,7 @@
 #include "cli_bb.h"
 #include "cli_http.h"
 #include "teerex/codec.h"
+#include "teerex/file.h"
 
 #define NPM_PACKAGE "@aztec/bb.js"
 #define NPM_PACKAGE_PATH "@aztec%2fbb.js" /* the scoped name in a registry URL */
@@ -92,28 +93,6 @@ static bool sha512_is(const uint8_t *p, size_t n, const uint8_t want[64])
            CRYPTO_memcmp(d, want, 64) == 0;
 }
 
-static TR_RESULT read_file(const char *path, size_t max, struct tr_buf *out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    TR_ENSURE(fd >= 0, TR_ERR_NOT_FOUND);
-    tr_result res = TR_SUCCESS;
-    struct stat st;
-    TR_CHECK(fstat(fd, &st) == 0 && (uint64_t)st.st_size <= max, TR_ERR_TOO_BIG);
-    uint8_t *dst;
-    TR_TRY(tr_buf_extend(out, (size_t)st.st_size, &dst));
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t k = read(fd, dst + got, (size_t)st.st_size - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        TR_CHECK(k > 0, TR_ERR_IO);
-        got += (size_t)k;
-    }
-out:
-    close(fd);
-    return res;
-}
-
 static TR_RESULT write_atomic(const char *path, const uint8_t *p, size_t n)
 {
     char tmp[CLI_BB_PATH_MAX + 16];
@@ -159,7 +138,7 @@ static TR_RESULT local_tarball(const struct cli_bb_fetch_opts *o, const char *ve
     }
     struct tr_buf tgz;
     tr_buf_init(&tgz, MAX_TARBALL);
-    tr_result r = read_file(o->tarball, MAX_TARBALL, &tgz);
+    tr_result r = tr_file_read(o->tarball, MAX_TARBALL, 0, &tgz);
     bool same = tr_ok(r) && sha512_is(tgz.data, tgz.len, dist->sha512);
     tr_buf_free(&tgz);
     if (!tr_ok(r)) {
@@ -218,7 +197,7 @@ tr_result cli_npm_fetch(const struct cli_bb_fetch_opts *o, const char *version,
      * integrity, else downloaded and checked before anything uses it */
     int w = snprintf(tgz_path, tgz_cap, "%s/npm/aztec-bb.js-%s.tgz", o->cache, version);
     TR_CHECK(w > 0 && (size_t)w < tgz_cap, TR_ERR_OVERFLOW);
-    if (tr_ok(read_file(tgz_path, MAX_TARBALL, &tgz)) &&
+    if (tr_ok(tr_file_read(tgz_path, MAX_TARBALL, 0, &tgz)) &&
         sha512_is(tgz.data, tgz.len, dist->sha512)) {
         cli_bb_log(o, "bb_npm_cached", tgz_path);
         goto out;

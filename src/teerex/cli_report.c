@@ -7,13 +7,6 @@
 
 #include "cli_report.h"
 
-double cli_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 void cli_backoff(int attempt)
 {
     struct timespec ts = {.tv_sec = attempt, .tv_nsec = 0};

@@ -39,9 +39,6 @@ void cli_report_progress(void *ctx, uint64_t up_now, uint64_t up_total, uint64_t
 void cli_report_end_line(struct cli_report *r);
 double cli_report_phase_ms(const struct cli_report *r, const char *name); /* -1 if absent */
 
-/* Monotonic seconds. */
-double cli_now(void);
-
 /* The SDK's retry policy: 2 retries on network errors and 5xx. */
 #define CLI_MAX_RETRIES 2
 /* Sleeps before retry number `attempt` (1 s, 2 s): long enough for a load

@@ -12,13 +12,7 @@
 #include <unistd.h>
 
 #include "cli_bb.h"
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+#include "teerex/clock.h"
 
 /* Appends to out keeping the last cap-1 bytes. */
 static void keep(char *out, size_t cap, size_t *len, const char *p, size_t n)
@@ -76,10 +70,10 @@ tr_result cli_run(char *const argv[], char *const env[], const char *cwd, uint64
         close(pfd[0]);
         TR_BAIL(TR_ERR_SYS);
     }
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = tr_mono_ms() + timeout_ms;
     bool timed_out = false;
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = tr_mono_ms();
         if (now >= deadline) {
             timed_out = true;
             break;
@@ -105,7 +99,7 @@ tr_result cli_run(char *const argv[], char *const env[], const char *cwd, uint64
     /* After EOF the child is exiting; a bounded wait covers a child that
      * closed its output early and keeps running. */
     while (waitpid(pid, &st, timed_out ? 0 : WNOHANG) == 0) {
-        if (now_ms() >= deadline) {
+        if (tr_mono_ms() >= deadline) {
             kill(-pid, SIGKILL);
             timed_out = true;
             while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {

@@ -6,6 +6,7 @@
 
 #include "cli_attest_out.h"
 #include "cli_session.h"
+#include "teerex/clock.h"
 #include "teerex/codec.h"
 #include "teerex/limits.h"
 
@@ -45,9 +46,9 @@ static tr_result verify_nitro(const struct cli_session_opts *o, const struct cli
     exp.public_key_len = a->public_key.len;
 
     attest_result_init(&ar);
-    double t0 = cli_now();
+    uint64_t t0 = tr_mono_us();
     tr_result res = attest_verify(a->document.data, a->document.len, &exp, &ar);
-    s->verify_ms = (cli_now() - t0) * 1000.0;
+    s->verify_ms = tr_ms_since(t0);
     snprintf(s->detail, sizeof(s->detail), "%s", ar.detail);
     if (tr_ok(res)) {
         s->debug_mode = cli_attest_is_debug(&ar);
@@ -77,7 +78,7 @@ tr_result cli_session_attest(const struct cli_session_opts *o, struct cli_report
     s->pcr0[0] = 0;
     s->detail[0] = 0;
 
-    double t0 = cli_now();
+    uint64_t t0 = tr_mono_us();
     TR_CHECK(RAND_bytes(nonce, sizeof(nonce)) == 1, TR_ERR_RANDOM);
     tr_hex_to_str(nonce, sizeof(nonce), nonce_hex);
     TR_TRY(cli_url_join(o->url, "/attestation?nonce=", &url));
@@ -101,7 +102,7 @@ tr_result cli_session_attest(const struct cli_session_opts *o, struct cli_report
         cli_report_note(rep, "retrying (%d of %d)", attempt + 1, CLI_MAX_RETRIES);
         cli_backoff(attempt + 1);
     }
-    s->fetch_ms = (cli_now() - t0) * 1000.0;
+    s->fetch_ms = tr_ms_since(t0);
     TR_TRY(cli_parse_attestation(resp.body.data, resp.body.len, &a));
     s->mode = a.mode;
     if (a.mode == CLI_MODE_STANDARD) {
@@ -125,7 +126,7 @@ tr_result cli_session_attest(const struct cli_session_opts *o, struct cli_report
                                  "Nitro enclave holds the key, not which code runs in it. Pass "
                                  "--pcr 0=<PCR0> (or 2=<PCR2>) from the release's pcrs.json");
     }
-    cli_report_phase(rep, "fetch-attestation", (cli_now() - t0) * 1000.0);
+    cli_report_phase(rep, "fetch-attestation", tr_ms_since(t0));
 out:
     if (!tr_ok(res))
         cli_session_free(s);

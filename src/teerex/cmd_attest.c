@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_attest_out.h"
 #include "cli_http.h"
@@ -15,8 +16,9 @@
 #include "exit_codes.h"
 #include "teerex/attest.h"
 #include "teerex/codec.h"
+#include "teerex/file.h"
 
-#define MAX_INPUT ((size_t)1 << 20)
+#define MAX_ATTEST_INPUT ((size_t)1 << 20)
 #define MAX_BB 16
 
 static void usage(FILE *f)
@@ -83,20 +85,12 @@ __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
     return TEEREX_EXIT_USAGE;
 }
 
+/* PATH, or standard input for "-", up to out's own limit. */
 static bool read_file(const char *path, struct tr_buf *out)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (f == NULL)
-        return false;
-    uint8_t chunk[8192];
-    size_t n;
-    bool ok = true;
-    while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        ok = tr_ok(tr_buf_append(out, chunk, n));
-    ok = ok && !ferror(f);
-    if (f != stdin)
-        fclose(f);
-    return ok;
+    tr_result r = strcmp(path, "-") == 0 ? tr_fd_read_all(STDIN_FILENO, out->max, out)
+                                         : tr_file_read(path, out->max, 0, out);
+    return tr_ok(r);
 }
 
 static int parse_pcr(const char *arg, struct attest_opts *o)
@@ -209,11 +203,11 @@ static tr_result fetch(const struct attest_opts *o, struct cli_attestation *att)
     struct cli_http_opts http;
     memset(&http, 0, sizeof(http));
     cli_http_opts_from_env(&http);
-    http.max_response = MAX_INPUT;
+    http.max_response = MAX_ATTEST_INPUT;
     http.timeout_ms = 60000;
     tr_buf_init(&url, 8192);
     tr_buf_init(&hex, 2048);
-    cli_http_response_init(&resp, MAX_INPUT);
+    cli_http_response_init(&resp, MAX_ATTEST_INPUT);
     size_t sl = strlen(o->source);
     bool has_path = sl >= 12 && strcmp(o->source + sl - 12, "/attestation") == 0;
     if (has_path)
@@ -260,8 +254,8 @@ static bool looks_base64(const struct tr_buf *b)
 static tr_result load_file(const char *path, struct cli_attestation *att)
 {
     struct tr_buf raw, clean;
-    tr_buf_init(&raw, MAX_INPUT);
-    tr_buf_init(&clean, MAX_INPUT);
+    tr_buf_init(&raw, MAX_ATTEST_INPUT);
+    tr_buf_init(&clean, MAX_ATTEST_INPUT);
     tr_result res = TR_SUCCESS;
     if (!read_file(path, &raw)) {
         fprintf(stderr, "teerex attest: cannot read %s\n", path);

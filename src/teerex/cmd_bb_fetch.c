@@ -14,6 +14,7 @@
 #include "cli_http.h"
 #include "commands.h"
 #include "exit_codes.h"
+#include "teerex/clock.h"
 #include "teerex/log.h"
 
 enum {
@@ -209,8 +210,7 @@ int cmd_bb_fetch(int argc, char **argv)
         free(res);
         return TEEREX_EXIT_FAILURE;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = tr_mono_us();
     tr_result r = TR_SUCCESS;
     if (access(out, F_OK) != 0 && mkdir(out, 0755) != 0) {
         cli_bb_say(&why, "cannot create %s", out);
@@ -220,8 +220,7 @@ int cmd_bb_fetch(int argc, char **argv)
         r = cli_bb_build(&o, version, dir, res, &why);
     if (tr_ok(r) && tar && write_tar(dir, tar, &why) != 0)
         r = tr_fail_at(TR_ERR_CLIENT_WRITE, __FILE__, __LINE__);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    double ms = tr_ms_since(t0);
     json_t *j = tr_ok(r) ? report(res, dir, tar, ms)
                          : json_pack("{s:b,s:s,s:s,s:s}", "ok", 0, "version", version, "error",
                                      tr_err_desc(r.err), "detail", why.text);

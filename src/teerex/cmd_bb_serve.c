@@ -29,6 +29,7 @@
 #include "commands.h"
 #include "exit_codes.h"
 #include "rt_addr.h"
+#include "teerex/clock.h"
 #include "teerex/codec.h"
 #include "teerex/log.h"
 
@@ -62,13 +63,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stopping = 1;
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void usage(FILE *f)
@@ -163,7 +157,7 @@ static TR_RESULT build(struct service *sv, const char *version, char digest[BUND
     struct cli_bb_result *res = calloc(1, sizeof(*res));
     TR_ENSURE(res != NULL, TR_ERR_NOMEM);
     struct cli_bb_why why = {""};
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tr_mono_ms();
     tr_log(TR_LOG_INFO, "bb_build_start", "{s:s}", "version", version);
     tr_result r = cli_bb_build(&sv->fetch, version, work, res, &why);
     struct bundle b;
@@ -196,13 +190,13 @@ static TR_RESULT build(struct service *sv, const char *version, char digest[BUND
         memcpy(digest, res->digest, BUNDLE_DIGEST_HEX);
         tr_log(TR_LOG_INFO, "bb_build_done", "{s:s,s:s,s:s,s:I,s:I}", "version", version, "digest",
                res->digest, "bb_version", res->bb_version, "bytes", (json_int_t)res->bytes, "ms",
-               (json_int_t)(now_ms() - t0));
+               (json_int_t)(tr_mono_ms() - t0));
     } else {
         snprintf(err->error, sizeof(err->error), "%s", code_for(r));
         snprintf(err->detail, sizeof(err->detail), "%s",
                  why.text[0] ? why.text : tr_err_desc(r.err));
         tr_log(TR_LOG_WARN, "bb_build_failed", "{s:s,s:s,s:s,s:I}", "version", version, "error",
-               err->error, "detail", err->detail, "ms", (json_int_t)(now_ms() - t0));
+               err->error, "detail", err->detail, "ms", (json_int_t)(tr_mono_ms() - t0));
     }
     free(res);
     return r;
@@ -230,7 +224,7 @@ static bool remembered_failure(struct service *sv, const char *version,
     pthread_mutex_lock(&sv->mu);
     for (size_t i = 0; i < MEMORY; i++) {
         struct failure *f = &sv->failures[i];
-        if (strcmp(f->version, version) == 0 && now_ms() - f->at_ms < sv->retry_ms) {
+        if (strcmp(f->version, version) == 0 && tr_mono_ms() - f->at_ms < sv->retry_ms) {
             memcpy(rp->error, f->error, sizeof(rp->error));
             snprintf(rp->detail, sizeof(rp->detail), "%.400s (remembered)", f->detail);
             hit = true;
@@ -256,7 +250,7 @@ static void remember_failure(struct service *sv, const char *version,
     snprintf(oldest->version, sizeof(oldest->version), "%s", version);
     memcpy(oldest->error, rp->error, sizeof(oldest->error));
     memcpy(oldest->detail, rp->detail, sizeof(oldest->detail));
-    oldest->at_ms = now_ms();
+    oldest->at_ms = tr_mono_ms();
     pthread_mutex_unlock(&sv->mu);
 }
 
@@ -297,7 +291,7 @@ static void resolve(struct service *sv, const struct bundle_prov_request *rq,
 
 static TR_RESULT wait_fd(int fd, short ev, uint64_t deadline)
 {
-    while (now_ms() < deadline && !stopping) {
+    while (tr_mono_ms() < deadline && !stopping) {
         struct pollfd p = {.fd = fd, .events = ev};
         int r = poll(&p, 1, 500);
         if (r > 0)
@@ -380,7 +374,7 @@ static void serve_one(struct conn *c)
     memset(&rp, 0, sizeof(rp));
     struct tr_buf out;
     tr_buf_init(&out, BUNDLE_PROV_REPLY_MAX + 2);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tr_mono_ms();
     tr_result r = read_line(c->fd, line, sizeof(line), &n, t0 + sv->io_timeout_ms);
     if (tr_ok(r))
         r = bundle_prov_request_parse(line, n, &rq);
@@ -390,7 +384,7 @@ static void serve_one(struct conn *c)
         snprintf(rp.error, sizeof(rp.error), "refused");
         snprintf(rp.detail, sizeof(rp.detail), "malformed request line");
         if (tr_ok(bundle_prov_reply_write(&rp, &out)))
-            tr_ignore(send_all(c->fd, out.data, out.len, now_ms() + 2000));
+            tr_ignore(send_all(c->fd, out.data, out.len, tr_mono_ms() + 2000));
         goto out;
     }
     tr_log(TR_LOG_INFO, "provision_request", "{s:s,s:s,s:s}", "peer", c->peer, "version",
@@ -406,7 +400,7 @@ static void serve_one(struct conn *c)
     if (rp.ok)
         rp.size = (uint64_t)st.st_size;
     r = bundle_prov_reply_write(&rp, &out);
-    uint64_t deadline = now_ms() + sv->io_timeout_ms + (rp.size >> 20) * 1000; /* >= 1 MiB/s */
+    uint64_t deadline = tr_mono_ms() + sv->io_timeout_ms + (rp.size >> 20) * 1000; /* >= 1 MiB/s */
     if (tr_ok(r))
         r = send_all(c->fd, out.data, out.len, deadline);
     if (tr_ok(r) && rp.ok)
@@ -416,7 +410,7 @@ static void serve_one(struct conn *c)
     tr_log(rp.ok && tr_ok(r) ? TR_LOG_INFO : TR_LOG_WARN, "provision_answered",
            "{s:s,s:s,s:b,s:s,s:s,s:s,s:I,s:I}", "peer", c->peer, "version", rq.version, "ok",
            rp.ok && tr_ok(r), "digest", rp.digest, "error", rp.error, "detail", rp.detail, "bytes",
-           (json_int_t)rp.size, "ms", (json_int_t)(now_ms() - t0));
+           (json_int_t)rp.size, "ms", (json_int_t)(tr_mono_ms() - t0));
 out:
     tr_buf_free(&out);
 }
@@ -445,7 +439,7 @@ static void accept_one(struct service *sv, int lfd)
         struct tr_buf out;
         tr_buf_init(&out, BUNDLE_PROV_REPLY_MAX + 2);
         if (tr_ok(bundle_prov_reply_write(&rp, &out)))
-            tr_ignore(send_all(fd, out.data, out.len, now_ms() + 1000));
+            tr_ignore(send_all(fd, out.data, out.len, tr_mono_ms() + 1000));
         tr_buf_free(&out);
         close(fd);
         free(c);
@@ -589,7 +583,7 @@ int cmd_bb_serve(int argc, char **argv)
                 accept_one(&sv, sv.fds[i]);
     }
     tr_log(TR_LOG_INFO, "shutdown", "{s:i}", "clients", (int)atomic_load(&sv.clients));
-    for (uint64_t end = now_ms() + 30000; atomic_load(&sv.clients) > 0 && now_ms() < end;)
+    for (uint64_t end = tr_mono_ms() + 30000; atomic_load(&sv.clients) > 0 && tr_mono_ms() < end;)
         usleep(20000);
     cli_http_global_cleanup();
 out:

@@ -11,6 +11,7 @@
 #include "cli_response.h"
 #include "commands.h"
 #include "exit_codes.h"
+#include "teerex/clock.h"
 
 static void usage(FILE *f)
 {
@@ -39,10 +40,10 @@ static tr_result check(const char *base, const struct cli_http_opts *http,
     struct tr_buf url;
     tr_buf_init(&url, 8192);
     tr_result res = TR_SUCCESS;
-    double t0 = cli_now();
+    uint64_t t0 = tr_mono_us();
     TR_TRY(cli_url_join(base, "/health", &url));
     TR_TRY(cli_http_get((const char *)url.data, http, resp));
-    *ms = (cli_now() - t0) * 1000.0;
+    *ms = tr_ms_since(t0);
     TR_CHECK(resp->status == 200, TR_ERR_CLIENT_HTTP_STATUS);
     TR_TRY(cli_parse_health(resp->body.data, resp->body.len, h));
     TR_CHECK(h->ok, TR_ERR_CLIENT_UNHEALTHY);

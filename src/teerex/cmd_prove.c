@@ -13,6 +13,7 @@
 #include "cli_session.h"
 #include "commands.h"
 #include "exit_codes.h"
+#include "teerex/clock.h"
 #include "teerex/limits.h"
 #include "teerex/secmem.h"
 
@@ -84,10 +85,10 @@ static tr_result run(const struct prove_opts *o, struct cli_report *rep, struct 
     http.progress_ctx = rep;
     int retries = 0;
     for (;;) {
-        double t0 = cli_now();
+        uint64_t t0 = tr_mono_us();
         tr_buf_clear(&body);
         TR_TRY(cli_session_encrypt(s, &input, &body));
-        cli_report_phase(rep, "encrypt", (cli_now() - t0) * 1000.0);
+        cli_report_phase(rep, "encrypt", tr_ms_since(t0));
 
         oc->attempts++;
         tr_result r = cli_http_post_json((const char *)url.data, headers, body.data, body.len,

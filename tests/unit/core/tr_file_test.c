@@ -1,0 +1,164 @@
+/* tr_file_read / tr_fd_read_all / tr_file_digest: bounds, kinds of file,
+ * links, pipes, and digests against OpenSSL's one-shot EVP_Digest. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "teerex/clock.h"
+#include "teerex/file.h"
+
+static char dir[] = "/tmp/tr_file_test.XXXXXX";
+static char path_small[64], path_empty[64], path_link[64], path_fifo[64], path_big[64];
+
+static void write_file(const char *p, const void *d, size_t n)
+{
+    FILE *f = fopen(p, "wb");
+    if (f == NULL || fwrite(d, 1, n, f) != n)
+        abort();
+    fclose(f);
+}
+
+static void setup(void)
+{
+    if (mkdtemp(dir) == NULL)
+        abort();
+    snprintf(path_small, sizeof(path_small), "%s/small", dir);
+    snprintf(path_empty, sizeof(path_empty), "%s/empty", dir);
+    snprintf(path_link, sizeof(path_link), "%s/link", dir);
+    snprintf(path_fifo, sizeof(path_fifo), "%s/fifo", dir);
+    snprintf(path_big, sizeof(path_big), "%s/big", dir);
+    write_file(path_small, "hello, file", 11);
+    write_file(path_empty, "", 0);
+    if (symlink("small", path_link) != 0 || mkfifo(path_fifo, 0600) != 0)
+        abort();
+    size_t n = 200000; /* several read chunks */
+    uint8_t *b = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)(i * 7 + 3);
+    write_file(path_big, b, n);
+    free(b);
+}
+
+static void teardown(void)
+{
+    unlink(path_small);
+    unlink(path_empty);
+    unlink(path_link);
+    unlink(path_fifo);
+    unlink(path_big);
+    rmdir(dir);
+}
+
+static void test_read(void)
+{
+    struct tr_buf b;
+    tr_buf_init(&b, 1 << 20);
+    EXPECT_OK(tr_file_read(path_small, 11, 0, &b));
+    EXPECT_EQ(b.len, 11);
+    EXPECT_MEM_EQ(b.data, "hello, file", 11);
+    /* Appends. */
+    EXPECT_OK(tr_file_read(path_small, 100, 0, &b));
+    EXPECT_EQ(b.len, 22);
+    tr_buf_clear(&b);
+    EXPECT_OK(tr_file_read(path_empty, 0, 0, &b));
+    EXPECT_EQ(b.len, 0);
+    EXPECT_OK(tr_file_read(path_big, 200000, 0, &b));
+    EXPECT_EQ(b.len, 200000);
+    EXPECT_EQ(b.data[199999], (uint8_t)(199999 * 7 + 3));
+    tr_buf_free(&b);
+}
+
+static void test_bounds_and_kinds(void)
+{
+    struct tr_buf b;
+    tr_buf_init(&b, 1 << 20);
+    EXPECT_ERR(tr_file_read(path_small, 10, 0, &b), TR_ERR_TOO_BIG);
+    EXPECT_ERR(tr_file_read(path_big, 199999, 0, &b), TR_ERR_TOO_BIG);
+    EXPECT_ERR(tr_file_read("/nonexistent/x", 100, 0, &b), TR_ERR_NOT_FOUND);
+    EXPECT_ERR(tr_file_read(dir, 100, 0, &b), TR_ERR_NOT_REGULAR);
+    /* A FIFO is refused without blocking on open. */
+    EXPECT_ERR(tr_file_read(path_fifo, 100, 0, &b), TR_ERR_NOT_REGULAR);
+    EXPECT_ERR(tr_file_read("/dev/null", 100, 0, &b), TR_ERR_NOT_REGULAR);
+    /* Links: followed by default, refused with TR_FILE_NOFOLLOW. */
+    tr_buf_clear(&b);
+    EXPECT_OK(tr_file_read(path_link, 100, 0, &b));
+    EXPECT_EQ(b.len, 11);
+    EXPECT_ERR(tr_file_read(path_link, 100, TR_FILE_NOFOLLOW, &b), TR_ERR_NOT_REGULAR);
+    tr_buf_free(&b);
+    /* The buffer's own max applies too. */
+    struct tr_buf small;
+    tr_buf_init(&small, 5);
+    EXPECT_ERR(tr_file_read(path_small, 100, 0, &small), TR_ERR_TOO_BIG);
+    tr_buf_free(&small);
+}
+
+static void test_pipe(void)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        abort();
+    EXPECT_EQ(write(p[1], "abcdef", 6), 6);
+    close(p[1]);
+    struct tr_buf b;
+    tr_buf_init(&b, 1 << 20);
+    EXPECT_OK(tr_fd_read_all(p[0], 6, &b));
+    EXPECT_EQ(b.len, 6);
+    close(p[0]);
+    if (pipe(p) != 0)
+        abort();
+    EXPECT_EQ(write(p[1], "abcdefg", 7), 7);
+    close(p[1]);
+    tr_buf_clear(&b);
+    EXPECT_ERR(tr_fd_read_all(p[0], 6, &b), TR_ERR_TOO_BIG);
+    close(p[0]);
+    tr_buf_free(&b);
+}
+
+static void test_digest(void)
+{
+    struct tr_buf b;
+    tr_buf_init(&b, 1 << 20);
+    EXPECT_OK(tr_file_read(path_big, 1 << 20, 0, &b));
+    uint8_t want[EVP_MAX_MD_SIZE], got[EVP_MAX_MD_SIZE];
+    unsigned wl = 0;
+    uint64_t n = 0;
+    EXPECT_TRUE(EVP_Digest(b.data, b.len, want, &wl, EVP_sha256(), NULL) == 1);
+    EXPECT_OK(tr_file_digest(path_big, 0, EVP_sha256(), 1 << 20, got, &n));
+    EXPECT_EQ(n, 200000);
+    EXPECT_MEM_EQ(got, want, 32);
+    EXPECT_TRUE(EVP_Digest(b.data, b.len, want, &wl, EVP_sha384(), NULL) == 1);
+    EXPECT_OK(tr_file_digest(path_big, TR_FILE_NOFOLLOW, EVP_sha384(), 200000, got, NULL));
+    EXPECT_MEM_EQ(got, want, 48);
+    EXPECT_ERR(tr_file_digest(path_big, 0, EVP_sha256(), 199999, got, &n), TR_ERR_TOO_BIG);
+    EXPECT_ERR(tr_file_digest(path_link, TR_FILE_NOFOLLOW, EVP_sha256(), 100, got, &n),
+               TR_ERR_NOT_REGULAR);
+    EXPECT_OK(tr_file_digest(path_empty, 0, EVP_sha256(), 0, got, &n));
+    EXPECT_EQ(n, 0);
+    tr_buf_free(&b);
+}
+
+static void test_clock(void)
+{
+    uint64_t us = tr_mono_us(), ms = tr_mono_ms();
+    EXPECT_TRUE(us / 1000 >= ms - 1 && us / 1000 <= ms + 1);
+    usleep(20000);
+    double d = tr_ms_since(us);
+    EXPECT_TRUE(d >= 19.0);
+    EXPECT_TRUE(tr_ms_since(tr_mono_us() + 1000000) == 0.0); /* a later start: 0, not negative */
+}
+
+int main(void)
+{
+    setup();
+    RUN_TEST(test_read);
+    RUN_TEST(test_bounds_and_kinds);
+    RUN_TEST(test_pipe);
+    RUN_TEST(test_digest);
+    RUN_TEST(test_clock);
+    teardown();
+    return TEST_SUMMARY();
+}
