@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
@@ -13,8 +12,8 @@
 #include <jansson.h>
 
 #include "rt_nitro.h"
-
-extern char **environ;
+#include "teerex/clock.h"
+#include "teerex/proc.h"
 
 tr_result rt_nitro_parse_cid(const uint8_t *json, size_t n, const char *name, uint32_t *cid)
 {
@@ -57,47 +56,30 @@ out:
     return res;
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 tr_result rt_nitro_lookup(const char *prog, const char *name, int timeout_ms, uint32_t *cid)
 {
     tr_result res = TR_SUCCESS;
     struct tr_buf out;
+    struct tr_proc proc = {.pid = 0, .pidfd = -1};
     int p[2] = {-1, -1};
-    pid_t pid = -1;
     *cid = 0;
     tr_buf_init(&out, RT_NITRO_MAX_OUTPUT);
     TR_CHECK(pipe2(p, O_CLOEXEC) == 0, TR_ERR_SYS);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawnattr_t at;
-    posix_spawnattr_init(&at);
-    sigset_t none, deflt;
-    sigemptyset(&none);
-    sigfillset(&deflt);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &deflt);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     char *const argv[] = {(char *)prog, (char *)"describe-enclaves", NULL};
-    int err = posix_spawnp(&pid, prog, &fa, &at, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+    struct tr_proc_spec spec;
+    tr_proc_spec_init(&spec);
+    spec.path = prog;
+    spec.argv = argv;
+    spec.search_path = true;
+    spec.fd_out = p[1];
+    spec.fd_err = STDERR_FILENO; /* nitro-cli's complaints reach our log */
+    tr_result sr = tr_proc_spawn(&spec, &proc);
     close(p[1]);
     p[1] = -1;
-    if (err != 0) {
-        pid = -1;
-        TR_FAIL(TR_ERR_RT_NITRO_CLI);
-    }
-    uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
+    TR_CHECK(tr_ok(sr), TR_ERR_RT_NITRO_CLI);
+    uint64_t deadline = tr_mono_ms() + (uint64_t)timeout_ms;
     for (;;) {
-        uint64_t now = mono_ms();
+        uint64_t now = tr_mono_ms();
         TR_CHECK(now < deadline, TR_ERR_TIMEOUT);
         struct pollfd pf = {.fd = p[0], .events = POLLIN};
         int k = poll(&pf, 1, (int)(deadline - now));
@@ -106,12 +88,10 @@ tr_result rt_nitro_lookup(const char *prog, const char *name, int timeout_ms, ui
         TR_CHECK(k >= 0, TR_ERR_SYS);
         if (k == 0)
             continue;
-        uint8_t *dst;
         TR_CHECK(out.len < RT_NITRO_MAX_OUTPUT, TR_ERR_RT_NITRO_JSON);
         size_t room = RT_NITRO_MAX_OUTPUT - out.len < 16384 ? RT_NITRO_MAX_OUTPUT - out.len : 16384;
         TR_TRY(tr_buf_reserve(&out, room));
-        dst = out.data + out.len;
-        ssize_t r = read(p[0], dst, room);
+        ssize_t r = read(p[0], out.data + out.len, room);
         if (r < 0 && errno == EINTR)
             continue;
         TR_CHECK(r >= 0, TR_ERR_SYS);
@@ -119,18 +99,12 @@ tr_result rt_nitro_lookup(const char *prog, const char *name, int timeout_ms, ui
             break;
         out.len += (size_t)r;
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid = -1;
+    TR_TRY(tr_proc_wait(&proc, deadline)); /* it closed its output: it is exiting */
+    int status = tr_proc_reap(&proc);
     TR_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, TR_ERR_RT_NITRO_CLI);
     TR_TRY(rt_nitro_parse_cid(out.data, out.len, name, cid));
 out:
-    if (pid > 0) {
-        kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-        }
-    }
+    (void)tr_proc_reap(&proc); /* kills its group if it is still there */
     if (p[0] >= 0)
         close(p[0]);
     tr_buf_free(&out);

@@ -19,9 +19,9 @@
 #include "rt_console.h"
 #include "rt_logfwd.h"
 #include "rt_netlink.h"
+#include "teerex/clock.h"
+#include "teerex/proc.h"
 #include "teerex/log.h"
-
-extern char **environ;
 
 struct sup;
 /* Where a line came from: the console and the log forwarder both get it. */
@@ -33,7 +33,8 @@ struct line_src {
 struct child {
     const struct rt_child_spec *spec;
     struct line_src src;
-    pid_t pid;
+    pid_t pid; /* 0: not running */
+    struct tr_proc proc;
     int out_fd;
     struct rt_linebuf lb;
     uint64_t started_ms, next_start_ms, backoff_ms;
@@ -63,13 +64,6 @@ struct sup {
 
 /* epoll tags: small integers, children are 16 + index. */
 enum { TAG_SIG = 1, TAG_LOG = 2, TAG_CON = 3, TAG_FWD = 4, TAG_CHILD = 16 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void ep_add(struct sup *s, int fd, uint32_t ev, uint64_t tag)
 {
@@ -143,93 +137,60 @@ static void drain(struct sup *s, int fd, struct rt_linebuf *lb, bool *eof)
     }
 }
 
-/* In the new process, before exec: a clean signal state, its own session,
- * output into the pipe, and SIGKILL when teerex-init dies. That last part
- * matters when teerex-init is not PID 1 (under the AWS init, in tests): a
- * killed teerex-init must not leave a server running. Reports errno on the
- * close-on-exec pipe ERR_W when the exec fails. Async-signal-safe calls only. */
-static _Noreturn void child_exec(const struct sup *s, const struct child *c, int out_w, int err_w,
-                                 pid_t parent)
-{
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    sigset_t none;
-    sigemptyset(&none);
-    for (int sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &dfl, NULL); /* fails harmlessly for KILL, STOP, 32, 33 */
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    int err = 0;
-    if (setsid() < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-        err = errno;
-    else if (getppid() != parent)
-        err = ESRCH; /* teerex-init died before the death signal was armed */
-    else if (dup2(s->stdin_fd, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0)
-        err = errno;
-    if (err == 0) {
-        execve(c->spec->argv[0], c->spec->argv, environ);
-        err = errno;
-    }
-    ssize_t w = write(err_w, &err, sizeof(err));
-    (void)w;
-    _exit(127);
-}
-
+/* Through tr_proc, the child starts with a clean signal state, its own session, output
+ * into the pipe, and SIGKILL when teerex-init dies. That last part matters
+ * when teerex-init is not PID 1 (under the AWS init, in tests): a killed
+ * teerex-init must not leave a server running. */
 static void start_child(struct sup *s, struct child *c)
 {
-    int p[2] = {-1, -1}, e[2] = {-1, -1};
-    pid_t pid = -1, self = getpid();
+    int p[2] = {-1, -1};
     int err = 0;
-    if (pipe2(p, O_CLOEXEC) != 0 || pipe2(e, O_CLOEXEC) != 0) {
+    const char *step = "pipe";
+    if (pipe2(p, O_CLOEXEC) != 0) {
         err = errno;
         goto fail;
     }
-    pid = fork();
-    if (pid == 0)
-        child_exec(s, c, p[1], e[1], self);
-    if (pid < 0)
-        err = errno;
+    struct tr_proc_spec spec;
+    tr_proc_spec_init(&spec);
+    spec.path = c->spec->argv[0];
+    spec.argv = c->spec->argv;
+    spec.fd_in = s->stdin_fd;
+    spec.fd_out = p[1];
+    spec.fd_err = p[1];
+    spec.group = TR_PROC_SESSION_NEW;
+    spec.pdeathsig = SIGKILL;
+    tr_result r = tr_proc_spawn(&spec, &c->proc);
     close(p[1]);
-    close(e[1]);
-    p[1] = e[1] = -1;
-    if (pid > 0) { /* EOF when the exec succeeded, else the child's errno */
-        ssize_t k;
-        do
-            k = read(e[0], &err, sizeof(err));
-        while (k < 0 && errno == EINTR);
-        if (k != (ssize_t)sizeof(err))
-            err = 0;
-        else
-            waitpid(pid, NULL, 0);
-    }
-    close(e[0]);
-    e[0] = -1;
-    if (err != 0)
+    p[1] = -1;
+    if (!tr_ok(r)) {
+        err = c->proc.spawn_errno ? c->proc.spawn_errno : EIO;
+        step = tr_proc_step_name(c->proc.spawn_step);
         goto fail;
+    }
     fcntl(p[0], F_SETFL, O_NONBLOCK);
-    c->pid = pid;
+    c->pid = c->proc.pid;
     c->out_fd = p[0];
     c->src = (struct line_src){.s = s, .name = c->spec->name};
     rt_linebuf_init(&c->lb, on_line, &c->src);
-    c->started_ms = now_ms();
+    c->started_ms = tr_mono_ms();
     c->starts++;
     ep_add(s, p[0], EPOLLIN, TAG_CHILD + (uint64_t)(c - s->ch));
-    tr_log(TR_LOG_INFO, "child_started", "{s:s,s:i,s:I}", "child", c->spec->name, "pid", (int)pid,
-           "starts", (json_int_t)c->starts);
+    tr_log(TR_LOG_INFO, "child_started", "{s:s,s:i,s:I}", "child", c->spec->name, "pid",
+           (int)c->pid, "starts", (json_int_t)c->starts);
     return;
 fail:
     for (int i = 0; i < 2; i++) {
         if (p[i] >= 0)
             close(p[i]);
-        if (e[i] >= 0)
-            close(e[i]);
     }
     s->spawn_failures++;
     c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : s->cfg->restart_min_ms;
     if (c->backoff_ms > s->cfg->restart_max_ms)
         c->backoff_ms = s->cfg->restart_max_ms;
-    c->next_start_ms = now_ms() + c->backoff_ms;
-    tr_log(TR_LOG_ERROR, "child_spawn_failed", "{s:s,s:s,s:s,s:I}", "child", c->spec->name,
-           "program", c->spec->argv[0], "error", strerror(err), "retry_ms",
-           (json_int_t)c->backoff_ms);
+    c->next_start_ms = tr_mono_ms() + c->backoff_ms;
+    tr_log(TR_LOG_ERROR, "child_spawn_failed", "{s:s,s:s,s:s,s:s,s:I}", "child", c->spec->name,
+           "program", c->spec->argv[0], "error", strerror(err), "step", step ? step : "hook",
+           "retry_ms", (json_int_t)c->backoff_ms);
 }
 
 static void close_output(struct sup *s, struct child *c)
@@ -251,10 +212,12 @@ static void close_output(struct sup *s, struct child *c)
 
 static void child_exited(struct sup *s, struct child *c, int status)
 {
-    uint64_t now = now_ms();
+    uint64_t now = tr_mono_ms();
     uint64_t ran = now - c->started_ms;
-    /* What the child left behind (e.g. a prover it started) goes with it. */
+    /* What the child left behind (e.g. a prover it started) goes with it: its
+     * session's group outlives the reaped leader while members remain. */
     kill(-c->pid, SIGKILL);
+    tr_proc_set_reaped(&c->proc, status);
     c->pid = 0;
     close_output(s, c);
     c->exits++;
@@ -294,7 +257,7 @@ static void signal_children(struct sup *s, int sig)
 {
     for (size_t i = 0; i < s->n; i++) {
         if (s->ch[i].pid > 0)
-            kill(-s->ch[i].pid, sig); /* its whole process group (setsid) */
+            tr_proc_kill(&s->ch[i].proc, sig); /* its whole process group (setsid) */
     }
 }
 
@@ -308,7 +271,7 @@ static void on_signal(struct sup *s)
         case SIGINT:
             if (!s->stopping) {
                 s->stopping = true;
-                s->stop_deadline_ms = now_ms() + s->cfg->stop_timeout_ms;
+                s->stop_deadline_ms = tr_mono_ms() + s->cfg->stop_timeout_ms;
                 tr_log(TR_LOG_INFO, "stopping", "{s:i}", "signal", (int)si.ssi_signo);
             }
             signal_children(s, (int)si.ssi_signo);
@@ -429,7 +392,7 @@ static void fwd_update(struct sup *s, int *timeout)
 {
     if (!s->fwd_on)
         return;
-    uint32_t want = rt_logfwd_step(&s->fwd, s->fwd_seen, now_ms(), timeout);
+    uint32_t want = rt_logfwd_step(&s->fwd, s->fwd_seen, tr_mono_ms(), timeout);
     s->fwd_seen = 0;
     if (s->fwd.fd < 0) {
         s->fwd_gen = 0; /* closing the socket removed it from epoll */
@@ -483,14 +446,14 @@ int init_supervise(const struct rt_config *cfg)
         start_child(&s, &s.ch[i]);
 
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = tr_mono_ms();
         int timeout = -1;
         for (size_t i = 0; i < s.n && !s.stopping; i++) {
             struct child *c = &s.ch[i];
             if (c->pid == 0) {
                 if (c->next_start_ms <= now) {
                     start_child(&s, c);
-                    now = now_ms();
+                    now = tr_mono_ms();
                 }
                 if (c->pid == 0) {
                     uint64_t d = c->next_start_ms > now ? c->next_start_ms - now : 0;
