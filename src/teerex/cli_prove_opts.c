@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_expect.h"
 #include "cli_prove_opts.h"
 #include "exit_codes.h"
 #include "teerex/codec.h"
@@ -105,38 +106,6 @@ static int bad(const char *what, const char *arg)
     return TEEREX_EXIT_USAGE;
 }
 
-/* "N=HEX": N in 0..31, 32/48/64 bytes of hex. */
-static int parse_pcr(const char *arg, struct attest_pcr_expect *p)
-{
-    const char *eq = strchr(arg, '=');
-    char idx[8];
-    uint64_t n;
-    if (!eq || (size_t)(eq - arg) >= sizeof(idx) || eq == arg)
-        return 0;
-    memcpy(idx, arg, (size_t)(eq - arg));
-    idx[eq - arg] = 0;
-    if (!tr_ok(tr_parse_u64(idx, ATTEST_MAX_PCRS - 1, &n)))
-        return 0;
-    size_t hex_len = strlen(eq + 1);
-    if (hex_len != 64 && hex_len != 96 && hex_len != 128)
-        return 0;
-    p->index = (unsigned)n;
-    p->len = hex_len / 2;
-    return tr_ok(tr_hex_decode_fixed(eq + 1, p->value, p->len));
-}
-
-/* "V=SHA256". */
-static int parse_bb(const char *arg, struct attest_bb_expect *b)
-{
-    const char *eq = strrchr(arg, '=');
-    if (!eq || eq == arg || (size_t)(eq - arg) > TR_MAX_VERSION_LEN)
-        return 0;
-    memcpy(b->version, arg, (size_t)(eq - arg));
-    b->version[eq - arg] = 0;
-    return tr_ok(http_version_validate(b->version)) && strlen(eq + 1) == 64 &&
-           tr_ok(tr_hex_decode_fixed(eq + 1, b->sha256, 32));
-}
-
 void cli_http_opts_from_env(struct cli_http_opts *h)
 {
     const char *a = getenv("TEEREX_LOCAL_ADDRESS");
@@ -177,13 +146,13 @@ int prove_opts_parse(int argc, char **argv, struct prove_opts *o)
         case OPT_REQ: o->session.require_attestation = true; break;
         case OPT_PCR:
             if (o->session.n_pcrs == ATTEST_MAX_PCRS ||
-                !parse_pcr(optarg, &o->pcrs[o->session.n_pcrs]))
+                !tr_ok(cli_parse_pcr(optarg, &o->pcrs[o->session.n_pcrs])))
                 return bad("--pcr", optarg);
             o->session.n_pcrs++;
             break;
         case OPT_BB:
             if (o->session.n_bb == sizeof(o->bb) / sizeof(o->bb[0]) ||
-                !parse_bb(optarg, &o->bb[o->session.n_bb]))
+                !tr_ok(cli_parse_bb(optarg, &o->bb[o->session.n_bb])))
                 return bad("--expect-bb", optarg);
             o->session.n_bb++;
             break;
@@ -223,29 +192,4 @@ int prove_opts_parse(int argc, char **argv, struct prove_opts *o)
 void prove_opts_free(struct prove_opts *o)
 {
     tr_buf_free(&o->root_pem);
-}
-
-int cli_exit_code(int32_t err)
-{
-    enum attest_class cls = attest_class_of(err);
-    if (cls != ATTEST_CLASS_NONE)
-        return TEEREX_EXIT_ATTEST + (int)cls;
-    switch (err) {
-    case TR_ERR_CLIENT_NETWORK: return TEEREX_EXIT_NETWORK;
-    case TR_ERR_CLIENT_HTTP_STATUS:
-    case TR_ERR_CLIENT_BAD_RESPONSE:
-    case TR_ERR_CLIENT_BAD_MODE:
-    case TR_ERR_CLIENT_BAD_PROOF:
-    case TR_ERR_CLIENT_UNHEALTHY: return TEEREX_EXIT_SERVER;
-    case TR_ERR_CLIENT_UNATTESTED:
-    case TR_ERR_CLIENT_NO_DOCUMENT: return TEEREX_EXIT_UNATTESTED;
-    case TR_ERR_CLIENT_BAD_INPUT: return TEEREX_EXIT_USAGE;
-    default: break;
-    }
-    if (tr_err_category(err) == TR_CAT_USAGE)
-        return TEEREX_EXIT_USAGE;
-    /* A key the server sent that we cannot parse is the server's fault. */
-    if (err >= 100 && err < 200)
-        return TEEREX_EXIT_SERVER;
-    return TEEREX_EXIT_FAILURE;
 }

@@ -24,10 +24,6 @@ struct prove_opts {
 int prove_opts_parse(int argc, char **argv, struct prove_opts *o);
 void prove_opts_free(struct prove_opts *o);
 
-/* Exit code for a failure: usage 2, network 3, server 4, unattested 5,
- * attestation 10 + class (see exit_codes.h). */
-int cli_exit_code(int32_t err);
-
 /* Environment shared by the subcommands (TEEREX_LOCAL_ADDRESS). */
 void cli_http_opts_from_env(struct cli_http_opts *h);
 

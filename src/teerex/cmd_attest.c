@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli_attest_out.h"
+#include "cli_expect.h"
 #include "cli_http.h"
 #include "cli_prove_opts.h"
 #include "cli_response.h"
@@ -95,34 +96,20 @@ static bool read_file(const char *path, struct tr_buf *out)
 
 static int parse_pcr(const char *arg, struct attest_opts *o)
 {
-    const char *eq = strchr(arg, '=');
-    char idx[8];
-    uint64_t n;
-    if (eq == NULL || (size_t)(eq - arg) >= sizeof(idx) || o->exp.n_pcrs >= ATTEST_MAX_PCRS)
-        return bad_usage("bad --pcr '%s' (N=HEX)", arg);
-    memcpy(idx, arg, (size_t)(eq - arg));
-    idx[eq - arg] = '\0';
-    struct attest_pcr_expect *p = &o->pcrs[o->exp.n_pcrs];
-    size_t hl = strlen(eq + 1);
-    if (!tr_ok(tr_parse_u64(idx, ATTEST_MAX_PCRS - 1, &n)) || (hl != 64 && hl != 96 && hl != 128) ||
-        !tr_ok(tr_hex_decode_fixed(eq + 1, p->value, hl / 2)))
-        return bad_usage("bad --pcr '%s' (N 0-31, 32/48/64-byte hex)", arg);
-    p->index = (unsigned)n;
-    p->len = hl / 2;
+    if (o->exp.n_pcrs >= ATTEST_MAX_PCRS)
+        return bad_usage("too many --pcr (at most %d)", ATTEST_MAX_PCRS);
+    if (!tr_ok(cli_parse_pcr(arg, &o->pcrs[o->exp.n_pcrs])))
+        return bad_usage("bad --pcr '%s' (N=HEX: N 0-31, 32/48/64-byte hex)", arg);
     o->exp.n_pcrs++;
     return -1;
 }
 
 static int parse_bb(const char *arg, struct attest_opts *o)
 {
-    const char *eq = strrchr(arg, '=');
-    if (eq == NULL || eq == arg || (size_t)(eq - arg) > TR_MAX_VERSION_LEN || o->exp.n_bb >= MAX_BB)
-        return bad_usage("bad --expect-bb '%s' (VERSION=SHA256)", arg);
-    struct attest_bb_expect *b = &o->bb[o->exp.n_bb];
-    memset(b, 0, sizeof(*b));
-    memcpy(b->version, arg, (size_t)(eq - arg));
-    if (strlen(eq + 1) != 64 || !tr_ok(tr_hex_decode_fixed(eq + 1, b->sha256, 32)))
-        return bad_usage("bad --expect-bb '%s' (SHA256 is 64 hex digits)", arg);
+    if (o->exp.n_bb >= MAX_BB)
+        return bad_usage("too many --expect-bb (at most %d)", MAX_BB);
+    if (!tr_ok(cli_parse_bb(arg, &o->bb[o->exp.n_bb])))
+        return bad_usage("bad --expect-bb '%s' (VERSION=SHA256, 64 hex digits)", arg);
     o->exp.n_bb++;
     return -1;
 }

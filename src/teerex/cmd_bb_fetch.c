@@ -17,14 +17,6 @@
 #include "teerex/clock.h"
 #include "teerex/log.h"
 
-enum {
-    EXIT_BB_UNKNOWN_VERSION = 30,
-    EXIT_BB_NO_BINARY = 31,
-    EXIT_BB_INTEGRITY = 32,
-    EXIT_BB_DOES_NOT_RUN = 33,
-    EXIT_BB_RUNTIME = 34,
-};
-
 static void fetch_usage(FILE *f)
 {
     fprintf(f,
@@ -83,22 +75,6 @@ static const char *env_or(const char *a, const char *b, const char *def)
         return v;
     v = b ? getenv(b) : NULL;
     return v && *v ? v : def;
-}
-
-static int exit_for(tr_result r)
-{
-    switch (r.err) {
-    case TR_ERR_CLIENT_BB_UNKNOWN_VERSION: return EXIT_BB_UNKNOWN_VERSION;
-    case TR_ERR_CLIENT_BB_NO_BINARY: return EXIT_BB_NO_BINARY;
-    case TR_ERR_CLIENT_BB_INTEGRITY: return EXIT_BB_INTEGRITY;
-    case TR_ERR_CLIENT_BB_DOES_NOT_RUN: return EXIT_BB_DOES_NOT_RUN;
-    case TR_ERR_CLIENT_BB_RUNTIME:
-    case TR_ERR_CLIENT_BB_DEB:
-    case TR_ERR_CLIENT_BB_APT: return EXIT_BB_RUNTIME;
-    case TR_ERR_CLIENT_NETWORK: return TEEREX_EXIT_NETWORK;
-    case TR_ERR_USAGE: return TEEREX_EXIT_USAGE;
-    default: return TEEREX_EXIT_FAILURE;
-    }
 }
 
 const char *cli_bb_default_cache(char *buf, size_t cap)
@@ -232,7 +208,7 @@ int cmd_bb_fetch(int argc, char **argv)
     json_decref(j);
     free(res);
     cli_http_global_cleanup();
-    return tr_ok(r) ? TEEREX_EXIT_OK : exit_for(r);
+    return tr_ok(r) ? TEEREX_EXIT_OK : cli_exit_code(r.err);
 }
 
 int cmd_bb_upload(int argc, char **argv)
@@ -271,7 +247,7 @@ int cmd_bb_upload(int argc, char **argv)
     cli_http_global_cleanup();
     if (!tr_ok(r)) {
         fprintf(stderr, "teerex bb upload: %s\n", why.text[0] ? why.text : tr_err_desc(r.err));
-        return exit_for(r);
+        return cli_exit_code(r.err);
     }
     json_error_t jerr;
     json_t *a = json_loads(answer, 0, &jerr);

@@ -23,9 +23,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: teerex <command> [options]   (teerex <command> --help for details)\n\n");
     for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++)
         fprintf(f, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
-    fprintf(f, "\nexit codes: 0 ok, 1 failure, 2 usage, 3 network, 4 server error,\n"
-               "            5 server not attested (prove --require-attestation),\n"
-               "            10+ attestation failure (see teerex attest --help)\n");
+    cli_exit_help(f);
 }
 
 int main(int argc, char **argv)
