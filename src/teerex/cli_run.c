@@ -1,18 +1,15 @@
 /* Running a helper program with a deadline (see cli_bb.h): no shell, own
- * process group killed on timeout, output kept within a fixed buffer.
- * (When include/teerex/proc.h lands, this becomes a thin wrapper over it.) */
+ * process group (tr_proc) killed on timeout, output kept within a fixed buffer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli_bb.h"
 #include "teerex/clock.h"
+#include "teerex/proc.h"
 
 /* Appends to out keeping the last cap-1 bytes. */
 static void keep(char *out, size_t cap, size_t *len, const char *p, size_t n)
@@ -43,30 +40,20 @@ tr_result cli_run(char *const argv[], char *const env[], const char *cwd, uint64
     if (cap)
         out[0] = '\0';
     *status = -1;
+    TR_ENSURE(argv != NULL && argv[0] != NULL && env != NULL, TR_ERR_NULL_ARG);
     TR_ENSURE(pipe2(pfd, O_CLOEXEC) == 0, TR_ERR_SYS);
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigfillset(&defaults);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &defaults);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-    if (cwd)
-        posix_spawn_file_actions_addchdir_np(&fa, cwd);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, &at, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+    struct tr_proc_spec spec;
+    tr_proc_spec_init(&spec);
+    spec.path = argv[0];
+    spec.argv = argv;
+    spec.envp = env;
+    spec.cwd = cwd;
+    spec.fd_out = pfd[1];
+    spec.fd_err = pfd[1];
+    struct tr_proc proc;
+    tr_result r = tr_proc_spawn(&spec, &proc);
     close(pfd[1]);
-    if (rc != 0) {
+    if (!tr_ok(r)) {
         close(pfd[0]);
         TR_BAIL(TR_ERR_SYS);
     }
@@ -93,23 +80,11 @@ tr_result cli_run(char *const argv[], char *const env[], const char *cwd, uint64
         keep(out, cap, &len, buf, (size_t)k);
     }
     close(pfd[0]);
-    if (timed_out)
-        kill(-pid, SIGKILL);
-    int st = 0;
-    /* After EOF the child is exiting; a bounded wait covers a child that
+    /* After EOF the child is exiting; the deadline covers a child that
      * closed its output early and keeps running. */
-    while (waitpid(pid, &st, timed_out ? 0 : WNOHANG) == 0) {
-        if (tr_mono_ms() >= deadline) {
-            kill(-pid, SIGKILL);
-            timed_out = true;
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-            }
-            break;
-        }
-        usleep(10000);
-    }
-    kill(-pid, SIGKILL); /* anything it left in its group */
-    *status = st;
+    if (!timed_out && !tr_ok(tr_proc_wait(&proc, deadline)))
+        timed_out = true;
+    *status = tr_proc_reap(&proc); /* SIGKILLs the child if it runs, and its group */
     TR_ENSURE(!timed_out, TR_ERR_TIMEOUT);
     return TR_SUCCESS;
 }
