@@ -287,7 +287,7 @@ start_qemu() { # IMG MEM_MIB
     -nodefaults -no-user-config -display none -monitor none -no-reboot \
     -chardev pipe,id=con,path="$W/con" -serial chardev:con \
     -kernel "$img/sections/kernel" -initrd "$W/initrd" -append "$(cat "$img/sections/cmdline")" \
-    -netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:4000-:8000,hostfwd=tcp:127.0.0.1:4001-:8001,hostfwd=tcp:127.0.0.1:7000-:7000$fwd \
+    -netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:4000-:8000,hostfwd=tcp:127.0.0.1:4001-:8001,hostfwd=tcp:127.0.0.1:7000-:7000"$fwd" \
     -device virtio-net-pci,netdev=n0,romfile= > "$W/qemu.log" 2>&1 &
   QEMU_PID=$!
 }
