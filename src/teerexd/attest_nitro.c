@@ -17,6 +17,7 @@
 
 #include "attest_provider.h"
 #include "teerex/codec.h"
+#include "teerex/clock.h"
 #include "teerex/log.h"
 #include "teerex/nsm.h"
 
@@ -30,13 +31,6 @@ struct nitro {
     struct tr_buf cached_doc, cached_key, cached_ud;
     uint64_t cached_at_ms;
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static bool same(const struct tr_buf *b, struct tr_slice s)
 {
@@ -53,7 +47,7 @@ static tr_result remember(struct nitro *n, struct tr_slice key, struct tr_slice 
     TR_GUARD(tr_buf_append(&n->cached_doc, doc->data, doc->len));
     TR_GUARD(tr_buf_append(&n->cached_key, key.ptr, key.len));
     TR_GUARD(tr_buf_append(&n->cached_ud, ud.ptr, ud.len));
-    n->cached_at_ms = mono_ms();
+    n->cached_at_ms = tr_mono_ms();
     return TR_SUCCESS;
 }
 
@@ -67,7 +61,7 @@ static TR_RESULT nitro_document(struct attest_provider *p, struct tr_slice publi
     tr_buf_init(&doc, TR_MAX_ATTEST_DOC);
     pthread_mutex_lock(&n->lock);
     bool cacheable = nonce.len == 0 && n->cache_ms > 0;
-    if (cacheable && n->cached_at_ms != 0 && mono_ms() - n->cached_at_ms < n->cache_ms &&
+    if (cacheable && n->cached_at_ms != 0 && tr_mono_ms() - n->cached_at_ms < n->cache_ms &&
         same(&n->cached_key, public_key) && same(&n->cached_ud, user_data)) {
         TR_TRY(tr_buf_append(out_doc, n->cached_doc.data, n->cached_doc.len));
         goto out;

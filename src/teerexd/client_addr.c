@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "client_addr.h"
-#include "server.h"
+#include "request.h"
 #include "teerex/http.h"
 
 /* Bytes of a socket address of this family (MHD keeps only a pointer). */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lingering.h"
+#include "teerex/clock.h"
 #include "teerex/log.h"
 
 struct slot {
@@ -28,13 +29,6 @@ struct lingering {
     struct lingering_limits lim;
     struct slot slots[LINGERING_MAX_FDS];
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Called with mu held. */
 static void drop(struct lingering *l, struct slot *s)
@@ -82,7 +76,7 @@ static void *lingering_main(void *arg)
     while (!atomic_load(&l->stop)) {
         struct epoll_event ev[64];
         int n = epoll_wait(l->epfd, ev, 64, 100);
-        uint64_t now = now_ms();
+        uint64_t now = tr_mono_ms();
         pthread_mutex_lock(&l->mu);
         for (int i = 0; i < n; i++) {
             struct slot *s = ev[i].data.ptr;
@@ -149,7 +143,7 @@ void lingering_add(struct lingering *l, int fd)
             s = &l->slots[i];
     }
     if (s != NULL) {
-        uint64_t now = now_ms();
+        uint64_t now = tr_mono_ms();
         *s = (struct slot){.fd = fd, .start_ms = now, .last_ms = now, .discarded = 0};
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = s};
         if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {

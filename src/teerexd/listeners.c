@@ -19,6 +19,7 @@
 #include "listeners.h"
 #include "teerex/codec.h"
 #include "teerex/http.h"
+#include "teerex/clock.h"
 #include "teerex/log.h"
 
 #define MAX_HANDSHAKES 256
@@ -212,7 +213,7 @@ static void *handshake_main(void *arg)
     struct server *s = h->ls->srv;
     uint8_t buf[HTTP_PROXY_V2_MAX];
     size_t n = 0;
-    uint64_t deadline = mono_ms() + s->cfg.header_timeout_ms;
+    uint64_t deadline = tr_mono_ms() + s->cfg.header_timeout_ms;
     struct http_proxy_info info;
     tr_result r = tr_fail_at(TR_ERR_HTTP_PROXY_INCOMPLETE, __FILE__, __LINE__);
     while (r.err == TR_ERR_HTTP_PROXY_INCOMPLETE) {
@@ -221,7 +222,7 @@ static void *handshake_main(void *arg)
             r = tr_fail_at(TR_ERR_HTTP_PROXY_TOO_LONG, __FILE__, __LINE__);
             break;
         }
-        uint64_t now = mono_ms();
+        uint64_t now = tr_mono_ms();
         if (now >= deadline) {
             r = tr_fail_at(TR_ERR_TIMEOUT, __FILE__, __LINE__);
             break;

@@ -11,6 +11,7 @@
 #include "listeners.h"
 #include "prover.h"
 #include "server.h"
+#include "teerex/clock.h"
 #include "teerex/log.h"
 #include "teerex/pgp.h"
 #include "teerex/secmem.h"
@@ -75,18 +76,18 @@ static TR_RESULT load_policy(struct server *s)
  * gets SHUTDOWN_GRACE to finish; only then are the rest cancelled. */
 static void drain(struct server *s)
 {
-    uint64_t t0 = mono_ms(), end = t0 + s->cfg.shutdown_grace_ms;
+    uint64_t t0 = tr_mono_ms(), end = t0 + s->cfg.shutdown_grace_ms;
     unsigned open0 = atomic_load(&s->prove_open);
-    while ((atomic_load(&s->prove_open) > 0 || atomic_load(&s->inflight) > 0) && mono_ms() < end)
+    while ((atomic_load(&s->prove_open) > 0 || atomic_load(&s->inflight) > 0) && tr_mono_ms() < end)
         usleep(50 * 1000);
     tr_log(TR_LOG_INFO, "shutdown_drained", "{s:i,s:i,s:I}", "open_at_signal", (int)open0, "left",
-           (int)atomic_load(&s->prove_open), "ms", (json_int_t)(mono_ms() - t0));
+           (int)atomic_load(&s->prove_open), "ms", (json_int_t)(tr_mono_ms() - t0));
     prove_queue_close(&s->queue);
     if (atomic_load(&s->inflight) > 0) {
         tr_log(TR_LOG_WARN, "shutdown_cancel", "{s:i}", "inflight", (int)atomic_load(&s->inflight));
         atomic_store(&s->cancel, true);
-        end = mono_ms() + 5000;
-        while (atomic_load(&s->inflight) > 0 && mono_ms() < end)
+        end = tr_mono_ms() + 5000;
+        while (atomic_load(&s->inflight) > 0 && tr_mono_ms() < end)
             usleep(20 * 1000);
     }
 }

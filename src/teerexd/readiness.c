@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "readiness.h"
-#include "server.h"
+#include "request.h"
 #include "teerex/log.h"
 
 /* One run at a time (start-up, SIGHUP, an install on the admin API). */
@@ -229,4 +229,14 @@ json_t *readiness_provers_json(struct server *s)
                             r->provers[i].ok ? json_string(r->provers[i].said) : json_null());
     pthread_mutex_unlock(&s->ready.mu);
     return o;
+}
+
+const char *server_status(struct server *s, json_t **reasons)
+{
+    bool ready = readiness_ok(s, reasons);
+    if (!ready)
+        return "not_ready";
+    if (atomic_load(&s->draining))
+        return "draining";
+    return "ok";
 }

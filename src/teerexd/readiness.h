@@ -67,6 +67,9 @@ bool readiness_ok(struct server *s, json_t **reasons);
 /* Can a proof of this scheme (with this version; NULL: any) run? false: why says. */
 bool readiness_for(struct server *s, enum scheme scheme, const char *version, char *why,
                    size_t cap);
+/* "ok", "not_ready" or "draining" (POST /drain); reasons (may be NULL) gets
+ * a new array. */
+const char *server_status(struct server *s, json_t **reasons);
 /* {"<version>": "<bb --version>"|null, ...}: new reference. */
 json_t *readiness_provers_json(struct server *s);
 

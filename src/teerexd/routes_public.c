@@ -1,11 +1,12 @@
-/* Public routes other than /prove: /attestation, /health, /public-key,
- * /encryption-public-key, /metrics, OPTIONS, 404 (PROTOCOL.md). */
+/* Public routes other than /prove: /attestation, /public-key and
+ * /encryption-public-key (PROTOCOL.md). */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
-#include "server.h"
+#include "reply.h"
+#include "routes.h"
 #include "teerex/codec.h"
 #include "teerex/http.h"
 #include "teerex/limits.h"
@@ -71,14 +72,14 @@ out:
     return res;
 }
 
-static enum MHD_Result attestation(struct server *s, struct MHD_Connection *c, struct request *rq)
+enum MHD_Result route_attestation(struct server *s, struct MHD_Connection *c, struct request *rq)
 {
     const char *nonce_hex = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "nonce");
     struct tr_buf nonce, ud, doc, b64;
     tr_buf_init(&nonce, TR_NSM_MAX_NONCE);
     if (nonce_hex && !tr_ok(http_nonce_parse(nonce_hex, &nonce))) {
         tr_buf_free(&nonce);
-        return reply_error(c, rq, 400, "Invalid nonce: expected hex of at most 512 bytes");
+        return reply_code(c, rq, TR_ERR_HTTP_BAD_NONCE);
     }
     if (!s->attest->document) {
         tr_buf_free(&nonce);
@@ -102,8 +103,9 @@ static enum MHD_Result attestation(struct server *s, struct MHD_Connection *c, s
                                    s->armored, "attestationDocument", (const char *)b64.data),
                          NULL);
     } else {
+        /* Whatever failed (the NSM, memory), the client's answer is a 500. */
         tr_log_result(TR_LOG_ERROR, "attestation_failed", r);
-        ret = reply_error(c, rq, 500, "Failed to produce an attestation document");
+        ret = reply_code(c, rq, TR_ERR_HTTP_ATTESTATION_FAILED);
     }
     tr_buf_free(&nonce);
     tr_buf_free(&ud);
@@ -112,80 +114,7 @@ static enum MHD_Result attestation(struct server *s, struct MHD_Connection *c, s
     return ret;
 }
 
-/* 200 while the process serves (PROTOCOL.md); whether it can prove is in
- * "status" ("ok", "not_ready" with "reasons", "draining"), and /ready says the
- * same with its status code for balancers that only look at that. */
-enum MHD_Result route_health(struct server *s, struct MHD_Connection *c, struct request *rq)
+enum MHD_Result route_public_key(struct server *s, struct MHD_Connection *c, struct request *rq)
 {
-    char def[TR_MAX_VERSION_LEN + 1];
-    versions_default_name(&s->versions, def, sizeof(def));
-    struct bb_version dv;
-    bool has_def = versions_default(&s->versions, &dv);
-    unsigned waiting, active;
-    prove_queue_stats(&s->queue, &waiting, &active);
-    json_t *reasons = NULL;
-    const char *status = server_status(s, &reasons);
-    return reply_json(c, rq, 200,
-                      json_pack("{s:s,s:o,s:b,s:o,s:i,s:o,s:s,s:b,s:o,s:s,s:{s:i,s:i}}", "status",
-                                status, "reasons", reasons, "draining", atomic_load(&s->draining),
-                                "provers", readiness_provers_json(s), "api_version", 1,
-                                "available_versions", versions_names_json(&s->versions), "tee_mode",
-                                s->cfg.tee_mode, "default_prover", has_def, "default_version",
-                                has_def ? json_string(def) : json_null(), "bb_policy",
-                                bundle_policy_name(&s->policy), "queue", "waiting", (int)waiting,
-                                "active", (int)active),
-                      NULL);
-}
-
-enum MHD_Result route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
-{
-    struct tr_buf b;
-    tr_buf_init(&b, 1 << 20);
-    unsigned waiting, active;
-    prove_queue_stats(&s->queue, &waiting, &active);
-    metrics_set_state(strcmp(server_status(s, NULL), "ok") == 0, atomic_load(&s->draining),
-                      atomic_load(&s->prove_open));
-    if (!tr_ok(metrics_render(waiting, active, &b))) {
-        tr_buf_free(&b);
-        return reply_error(c, rq, 500, "Internal error");
-    }
-    size_t len = b.len;
-    char *body = malloc(len ? len : 1);
-    if (!body) {
-        tr_buf_free(&b);
-        return MHD_NO;
-    }
-    memcpy(body, b.data, len);
-    tr_buf_free(&b);
-    return reply_text(c, rq, 200, "text/plain; version=0.0.4", body, len);
-}
-
-enum MHD_Result route_public(struct server *s, struct MHD_Connection *c, struct request *rq,
-                             const char *url, const char *method)
-{
-    (void)url;
-    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    enum MHD_Result ret;
-    /* With an ops listener, metrics are for the parent only, never on the
-     * public listeners (reachable through the proxy from anywhere). */
-    if (route_common(s, c, rq, method, s->cfg.ops_listen[0] == '\0', &ret))
-        return ret;
-    switch (rq->route) {
-    case ROUTE_ATTESTATION:
-        if (get)
-            return attestation(s, c, rq);
-        break;
-    case ROUTE_PUBLIC_KEY:
-    case ROUTE_ENC_PUBLIC_KEY:
-        if (get)
-            return reply_json(c, rq, 200, json_pack("{s:s}", "publicKey", s->armored), NULL);
-        break;
-    case ROUTE_PROVE:
-        if (strcmp(method, "POST") == 0)
-            return route_prove(s, c, rq);
-        break;
-    default: break;
-    }
-    rq->route = ROUTE_NOT_FOUND;
-    return reply_error(c, rq, 404, "Not found");
+    return reply_json(c, rq, 200, json_pack("{s:s}", "publicKey", s->armored), NULL);
 }

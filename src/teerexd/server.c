@@ -17,7 +17,10 @@
 
 #include "lingering.h"
 #include "prove_body.h"
+#include "reply.h"
+#include "routes.h"
 #include "server.h"
+#include "teerex/clock.h"
 #include "teerex/log.h"
 
 /* A connection MHD told us about. deadline_ms != 0 while a request head is
@@ -32,20 +35,6 @@ struct conn {
     uint64_t body_start_ms, body_bytes;
     struct server *srv;
 };
-
-uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-int connection_fd(struct MHD_Connection *c)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    return ci ? ci->connect_fd : -1;
-}
 
 static struct conn *conn_of(struct MHD_Connection *c)
 {
@@ -64,10 +53,10 @@ static void set_phase(struct MHD_Connection *c, struct server *s, enum phase ph)
     if (!k)
         return;
     pthread_mutex_lock(&s->conns_mu);
-    k->deadline_ms = ph == PHASE_HEAD ? mono_ms() + s->cfg.header_timeout_ms : 0;
+    k->deadline_ms = ph == PHASE_HEAD ? tr_mono_ms() + s->cfg.header_timeout_ms : 0;
     k->in_body = ph == PHASE_BODY;
     if (ph == PHASE_BODY) {
-        k->body_start_ms = mono_ms();
+        k->body_start_ms = tr_mono_ms();
         k->body_bytes = 0;
     }
     pthread_mutex_unlock(&s->conns_mu);
@@ -103,7 +92,7 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_conte
             return;
         k->fd = connection_fd(c);
         k->srv = s;
-        k->deadline_ms = mono_ms() + s->cfg.header_timeout_ms;
+        k->deadline_ms = tr_mono_ms() + s->cfg.header_timeout_ms;
         pthread_mutex_lock(&s->conns_mu);
         k->next = s->conns;
         if (s->conns)
@@ -151,7 +140,7 @@ static void *watchdog_main(void *arg)
     struct server *s = arg;
     while (!atomic_load(&s->wd_stop)) {
         usleep(250 * 1000);
-        uint64_t now = mono_ms();
+        uint64_t now = tr_mono_ms();
         pthread_mutex_lock(&s->conns_mu);
         for (struct conn *k = s->conns; k; k = k->next) {
             if (k->deadline_ms && now > k->deadline_ms) {
@@ -170,189 +159,6 @@ static void *watchdog_main(void *arg)
         pthread_mutex_unlock(&s->conns_mu);
     }
     return NULL;
-}
-
-static void new_request_id(char out[80])
-{
-    uint8_t r[16];
-    if (RAND_bytes(r, sizeof(r)) != 1) {
-        /* Ids are not secrets; fall back to time and counter. */
-        static atomic_uint ctr;
-        uint64_t t = mono_ms();
-        memcpy(r, &t, 8);
-        unsigned n = atomic_fetch_add(&ctr, 1);
-        memcpy(r + 8, &n, sizeof(n));
-    }
-    r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
-    r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
-    snprintf(out, 80, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
-             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-             r[14], r[15]);
-}
-
-/* The client's X-Request-Id when it is a short token, else a new UUID. */
-static void request_id(struct MHD_Connection *c, char out[80])
-{
-    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
-    if (v) {
-        size_t n = strnlen(v, 80);
-        bool ok = n >= 1 && n <= 64;
-        for (size_t i = 0; ok && i < n; i++) {
-            char ch = v[i];
-            ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                 ch == '-' || ch == '_' || ch == '.' || ch == ':';
-        }
-        if (ok) {
-            memcpy(out, v, n);
-            out[n] = '\0';
-            return;
-        }
-    }
-    new_request_id(out);
-}
-
-/* Headers of every answer besides X-Request-Id (PROTOCOL.md). */
-static const char *const COMMON_HEADERS[][2] = {
-    {"Access-Control-Allow-Origin", "*"},
-    {"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
-    {"Access-Control-Allow-Headers", "Content-Type, X-Request-Id, X-Aztec-Version"},
-    {"Access-Control-Expose-Headers", "X-Request-Id, X-Prove-Duration-Ms, X-Decrypt-Duration-Ms"},
-};
-#define N_COMMON (sizeof(COMMON_HEADERS) / sizeof(COMMON_HEADERS[0]))
-
-static void add_common(struct MHD_Response *r, struct request *rq)
-{
-    MHD_add_response_header(r, "X-Request-Id", rq->id);
-    for (size_t i = 0; i < N_COMMON; i++)
-        MHD_add_response_header(r, COMMON_HEADERS[i][0], COMMON_HEADERS[i][1]);
-}
-
-enum MHD_Result reply_text(struct MHD_Connection *c, struct request *rq, unsigned status,
-                           const char *content_type, char *body, size_t len)
-{
-    struct MHD_Response *r =
-        body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
-             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!r) {
-        free(body);
-        return MHD_NO;
-    }
-    add_common(r, rq);
-    if (content_type)
-        MHD_add_response_header(r, "Content-Type", content_type);
-    rq->status = status;
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-enum MHD_Result reply_json(struct MHD_Connection *c, struct request *rq, unsigned status,
-                           json_t *obj, const char *const *headers)
-{
-    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-    json_decref(obj);
-    if (!text)
-        return MHD_NO;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(text);
-        return MHD_NO;
-    }
-    add_common(r, rq);
-    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
-    for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
-        MHD_add_response_header(r, headers[i], headers[i + 1]);
-    rq->status = status;
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-enum MHD_Result reply_error(struct MHD_Connection *c, struct request *rq, unsigned status,
-                            const char *message)
-{
-    return reply_json(c, rq, status, json_pack("{s:s,s:s}", "error", message, "requestId", rq->id),
-                      NULL);
-}
-
-/* Writes all of p within timeout_ms (the socket may be non-blocking). */
-static bool send_all(int fd, const char *p, size_t n, int timeout_ms)
-{
-    uint64_t end = mono_ms() + (uint64_t)timeout_ms;
-    while (n > 0) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (k > 0) {
-            p += k;
-            n -= (size_t)k;
-            continue;
-        }
-        if (k < 0 && errno == EINTR)
-            continue;
-        uint64_t now = mono_ms();
-        if (k == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || now >= end)
-            return false;
-        struct pollfd pf = {.fd = fd, .events = POLLOUT};
-        (void)poll(&pf, 1, (int)(end - now));
-    }
-    return true;
-}
-
-static const char *reason_phrase(unsigned status)
-{
-    switch (status) {
-    case 400: return "Bad Request";
-    case 413: return "Payload Too Large";
-    case 503: return "Service Unavailable";
-    default: return "Error";
-    }
-}
-
-enum MHD_Result reply_error_midbody(struct MHD_Connection *c, struct request *rq, unsigned status,
-                                    const char *message, uint64_t retry_after_s)
-{
-    struct server *s = rq->srv;
-    rq->status = status;
-    rq->rejected = true;
-    char *body = NULL;
-    json_t *o = json_pack("{s:s,s:s}", "error", message, "requestId", rq->id);
-    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    char head[1024];
-    size_t bl = body ? strlen(body) : 0;
-    int n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/json; "
-                     "charset=utf-8\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n",
-                     status, reason_phrase(status), bl, rq->id);
-    for (size_t i = 0; i < N_COMMON && n > 0 && (size_t)n < sizeof(head); i++)
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "%s: %s\r\n", COMMON_HEADERS[i][0],
-                      COMMON_HEADERS[i][1]);
-    if (retry_after_s && n > 0 && (size_t)n < sizeof(head))
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "Retry-After: %" PRIu64 "\r\n",
-                      retry_after_s);
-    if (n > 0 && (size_t)n + 2 < sizeof(head)) {
-        memcpy(head + n, "\r\n", 3);
-        int fd = connection_fd(c);
-        /* MHD reads the body and writes nothing until it ends: the socket's
-         * write side is ours here. */
-        if (fd >= 0 && send_all(fd, head, (size_t)n + 2, 1000) && body)
-            (void)send_all(fd, body, bl, 1000);
-    }
-    free(body);
-    set_linger(c, s);
-    return MHD_NO; /* MHD shuts the write side and closes (lingering) */
-}
-
-bool inflight_reserve(struct server *s, struct request *rq, uint64_t n)
-{
-    uint64_t max = s->cfg.max_inflight_bytes;
-    uint_fast64_t cur = atomic_load(&s->inflight_bytes);
-    do {
-        if (max != 0 && (n > max || cur > max - n))
-            return false;
-    } while (!atomic_compare_exchange_weak(&s->inflight_bytes, &cur, cur + n));
-    rq->reserved += n;
-    return true;
 }
 
 /* Framing that must not be guessed at: two different Content-Length values
@@ -381,71 +187,37 @@ static enum MHD_Result scan_framing(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
-static const char *framing_problem(struct MHD_Connection *c)
+static int32_t framing_problem(struct MHD_Connection *c)
 {
     struct framing f = {NULL, false, false, false};
     MHD_get_connection_values(c, MHD_HEADER_KIND, scan_framing, &f);
     if (f.cl_conflict)
-        return "Conflicting Content-Length headers";
+        return TR_ERR_HTTP_CONFLICTING_LENGTH;
     if (f.te && f.cl)
-        return "Content-Length together with Transfer-Encoding";
+        return TR_ERR_HTTP_LENGTH_AND_CHUNKED;
     if (f.te_other)
-        return "Unsupported Transfer-Encoding (only chunked)";
-    return NULL;
-}
-
-static enum route classify(const char *url, const char *method, enum listen_kind kind)
-{
-    if (strcmp(method, "OPTIONS") == 0)
-        return ROUTE_OPTIONS;
-    if (strcmp(url, "/metrics") == 0)
-        return ROUTE_METRICS;
-    if (strcmp(url, "/health") == 0)
-        return ROUTE_HEALTH;
-    if (strcmp(url, "/ready") == 0)
-        return ROUTE_READY;
-    if (kind == LISTEN_OPS)
-        return strcmp(url, "/drain") == 0 ? ROUTE_DRAIN : ROUTE_NOT_FOUND;
-    if (kind == LISTEN_ADMIN) {
-        if (strcmp(url, "/upload-bb") == 0)
-            return ROUTE_UPLOAD_BB;
-        if (strcmp(url, "/admin/versions") == 0)
-            return ROUTE_ADMIN_VERSIONS;
-        return ROUTE_NOT_FOUND;
-    }
-    if (strcmp(url, "/attestation") == 0)
-        return ROUTE_ATTESTATION;
-    if (strcmp(url, "/prove") == 0)
-        return ROUTE_PROVE;
-    if (strcmp(url, "/public-key") == 0)
-        return ROUTE_PUBLIC_KEY;
-    if (strcmp(url, "/encryption-public-key") == 0)
-        return ROUTE_ENC_PUBLIC_KEY;
-    return ROUTE_NOT_FOUND;
+        return TR_ERR_HTTP_BAD_TRANSFER_ENCODING;
+    return TR_OK;
 }
 
 /* First call (the head is complete): everything that can be judged from the
  * head is answered now, before any body byte is read. */
-static enum MHD_Result first_call(struct server *s, enum listen_kind kind, struct MHD_Connection *c,
-                                  struct request *rq, const char *url, const char *method)
+static enum MHD_Result first_call(struct server *s, struct MHD_Connection *c, struct request *rq)
 {
-    const char *bad = framing_problem(c);
-    if (bad) {
+    int32_t bad = framing_problem(c);
+    if (bad != TR_OK) {
         rq->rejected = true;
-        return reply_error(c, rq, 400, bad);
+        return reply_code(c, rq, bad);
     }
-    if (kind == LISTEN_ADMIN)
-        return route_admin_first(s, c, rq, url, method);
-    if (kind == LISTEN_PUBLIC && rq->route == ROUTE_PROVE)
-        return route_prove_first(s, c, rq, method);
-    return MHD_YES;
+    return rq->def->first ? rq->def->first(s, c, rq) : MHD_YES;
 }
 
+/* Every request, on every listener: the route table (routes.c) says which
+ * handler takes the head, the body and the end. */
 static enum MHD_Result handle(struct server *s, enum listen_kind kind, struct MHD_Connection *c,
                               const char *url, const char *method, const char *data,
                               size_t *data_size, void **con_cls)
 {
-    bool admin = kind == LISTEN_ADMIN;
     struct request *rq = *con_cls;
     if (!rq) {
         set_phase(c, s, PHASE_BODY);
@@ -453,15 +225,16 @@ static enum MHD_Result handle(struct server *s, enum listen_kind kind, struct MH
         if (!rq)
             return MHD_NO;
         rq->srv = s;
-        rq->admin = admin;
         rq->kind = kind;
-        rq->route = classify(url, method, kind);
+        rq->def = route_find(url, method, kind, s->cfg.ops_listen[0] != '\0');
+        rq->route = rq->def->id;
+        rq->method = route_method_bit(method);
         rq->upload_err = TR_OK;
-        rq->t_start_ms = mono_ms();
+        rq->t_start_ms = tr_mono_ms();
         request_id(c, rq->id);
         tr_buf_init(&rq->body, s->cfg.max_body_bytes);
         *con_cls = rq;
-        enum MHD_Result ret = first_call(s, kind, c, rq, url, method);
+        enum MHD_Result ret = first_call(s, c, rq);
         /* Answered before the body: MHD closes after the answer; a client
          * still sending must see the answer, not a reset (lingering.h). */
         if (rq->status != 0)
@@ -472,22 +245,17 @@ static enum MHD_Result handle(struct server *s, enum listen_kind kind, struct MH
         size_t n = *data_size;
         *data_size = 0;
         count_body(c, s, n);
-        if (rq->rejected)
-            return MHD_YES; /* a response is queued; the rest is discarded */
-        if (admin)
-            return route_admin_data(s, c, rq, data, n);
-        if (!rq->prove_body)
-            return MHD_YES; /* only POST /prove keeps its body */
-        return route_prove_data(s, c, rq, data, n);
+        if (rq->rejected || !rq->def->data)
+            return MHD_YES; /* answered already, or a body nobody keeps: discarded */
+        enum MHD_Result ret = rq->def->data(s, c, rq, data, n);
+        if (rq->linger) /* answered on the socket mid-body (reply_result_midbody) */
+            set_linger(c, s);
+        return ret;
     }
     set_phase(c, s, PHASE_HANDLER);
     if (rq->rejected)
         return MHD_YES;
-    if (admin)
-        return route_admin(s, c, rq, url, method);
-    if (kind == LISTEN_OPS)
-        return route_ops(s, c, rq, method);
-    return route_public(s, c, rq, url, method);
+    return rq->def->done ? rq->def->done(s, c, rq) : route_not_found(s, c, rq);
 }
 
 static enum MHD_Result handle_public(void *cls, struct MHD_Connection *c, const char *url,
@@ -529,8 +297,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     versions_upload_abort(rq->upload);
     prove_body_free(rq->pbody); /* a client gone mid-body: wiped here */
     tr_buf_free(&rq->body);
-    if (rq->reserved)
-        atomic_fetch_sub(&s->inflight_bytes, rq->reserved);
+    request_release(rq);
     free(rq);
     *con_cls = NULL;
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)

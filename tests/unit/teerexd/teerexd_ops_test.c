@@ -6,22 +6,16 @@
 #include "harness.h"
 #include "metrics.h"
 #include "prove_queue.h"
-
-static uint64_t mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+#include "teerex/clock.h"
 
 static void test_queue_deadline(void)
 {
     struct prove_queue q;
     prove_queue_init(&q, 1, 4);
-    EXPECT_OK(prove_queue_enter_by(&q, -1, mono() + 5000)); /* free slot: at once */
-    uint64_t t0 = mono();
+    EXPECT_OK(prove_queue_enter_by(&q, -1, tr_mono_ms() + 5000)); /* free slot: at once */
+    uint64_t t0 = tr_mono_ms();
     EXPECT_ERR(prove_queue_enter_by(&q, -1, t0 + 300), TR_ERR_PROVER_QUEUE_TIMEOUT);
-    uint64_t waited = mono() - t0;
+    uint64_t waited = tr_mono_ms() - t0;
     TH_REPORT(waited >= 290 && waited < 1500, "left the queue at its deadline (%llu ms)",
               (unsigned long long)waited);
     unsigned waiting, active;
