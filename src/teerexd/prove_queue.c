@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "prove_queue.h"
+#include "teerex/clock.h"
 
 struct queue_waiter {
     struct queue_waiter *next;
@@ -75,13 +76,6 @@ static void unlink_waiter(struct prove_queue *q, struct queue_waiter *w)
     }
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 tr_result prove_queue_enter(struct prove_queue *q, int client_fd)
 {
     return prove_queue_enter_by(q, client_fd, 0);
@@ -116,7 +110,7 @@ tr_result prove_queue_enter_by(struct prove_queue *q, int client_fd, uint64_t de
             err = TR_ERR_PROVER_SHUTDOWN;
             break;
         }
-        uint64_t now = now_ms();
+        uint64_t now = tr_mono_ms();
         if (deadline_ms && now >= deadline_ms) {
             err = TR_ERR_PROVER_QUEUE_TIMEOUT;
             break;

@@ -13,6 +13,7 @@
 
 #include "prove_queue.h"
 #include "prover.h"
+#include "teerex/clock.h"
 #include "teerex/proc.h"
 #include "teerex/sandbox.h"
 #include "teerex/http.h"
@@ -37,13 +38,6 @@ bool scheme_parse(const char *s, enum scheme *out)
 const char *scheme_name(enum scheme s)
 {
     return s == SCHEME_ULTRA_HONK ? "ultra_honk" : "chonk";
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 void prover_pick_work_dir(const struct config *cfg, char *out, size_t cap)
@@ -228,7 +222,7 @@ static void log_spawn_failure(const struct prover_env *env, const char *path, tr
 static TR_RESULT supervise(struct tr_proc *p, int rd, const struct config *cfg,
                            const struct prove_request *rq, struct capture *cap)
 {
-    uint64_t deadline = rq->deadline_ms ? rq->deadline_ms : now_ms() + cfg->prove_timeout_ms;
+    uint64_t deadline = rq->deadline_ms ? rq->deadline_ms : tr_mono_ms() + cfg->prove_timeout_ms;
     int32_t why = TR_OK;
     bool pipe_open = true;
     while (!tr_proc_exited(p)) {
@@ -246,7 +240,7 @@ static TR_RESULT supervise(struct tr_proc *p, int rd, const struct config *cfg,
             pf[n] = (struct pollfd){.fd = rq->client_fd, .events = POLLRDHUP};
             i_cli = (int)n++;
         }
-        uint64_t now = now_ms();
+        uint64_t now = tr_mono_ms();
         if (now >= deadline) {
             why = TR_ERR_PROVER_TIMEOUT;
             break;
@@ -377,7 +371,7 @@ static TR_RESULT run_prover(const struct prover_env *env, const struct bundle *b
     spec.argv = argv;
     spec.envp = envs.ptr;
     spec.fd_out = spec.fd_err = pfd[1];
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tr_mono_ms();
     res = sbx_job_spawn(run->job, &spec, &run->proc);
     close(pfd[1]);
     pfd[1] = -1;
@@ -388,7 +382,7 @@ static TR_RESULT run_prover(const struct prover_env *env, const struct bundle *b
         goto out;
     }
     res = supervise(&run->proc, pfd[0], cfg, rq, cap);
-    run->ms = now_ms() - t0;
+    run->ms = tr_mono_ms() - t0;
     if (tr_ok(res) && sbx_killed_by_filter(env->sbx, run->proc.status)) {
         tr_log(TR_LOG_ERROR, "prover_killed_by_filter", "{s:s,s:s}", "path", argv[0], "detail",
                "the sandbox's seccomp filter killed bb: it made a system call a prover never "
@@ -473,7 +467,7 @@ tr_result prover_probe(const struct prover_env *env, const struct bundle *bb, ch
     struct tr_buf log;
     tr_buf_init(&log, TR_MAX_PROVER_STDERR + 1);
     struct capture capt = {.log = &log};
-    struct prove_request rq = {.client_fd = -1, .deadline_ms = now_ms() + PROVER_PROBE_MS};
+    struct prove_request rq = {.client_fd = -1, .deadline_ms = tr_mono_ms() + PROVER_PROBE_MS};
     struct run run;
     tr_result res = run_prover(env, bb, 0, version_argv, NULL, &rq, &capt, &run);
     sbx_job_destroy(run.job);

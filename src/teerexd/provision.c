@@ -10,14 +10,8 @@
 #include "metrics.h"
 #include "provision.h"
 #include "rt_addr.h"
+#include "teerex/clock.h"
 #include "teerex/log.h"
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 tr_result provision_init(struct provisioner *p, const struct config *cfg, struct versions *v,
                          const struct bundle_policy *policy)
@@ -71,7 +65,7 @@ bool provision_can_ask(const struct provisioner *p, const char *version)
 static TR_RESULT wait_fd(int fd, short events, uint64_t deadline)
 {
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = tr_mono_ms();
         TR_ENSURE(now < deadline, TR_ERR_BUNDLE_PROVISION_TIMEOUT);
         struct pollfd pf = {.fd = fd, .events = events};
         uint64_t left = deadline - now;
@@ -330,7 +324,7 @@ tr_result provision_version(struct provisioner *p, const char *version, uint64_t
         snprintf(why, cap, "%s is not on this enclave's pinned list", version);
         TR_BAIL(TR_ERR_BUNDLE_NOT_ALLOWED);
     }
-    uint64_t mine = now_ms() + p->timeout_ms;
+    uint64_t mine = tr_mono_ms() + p->timeout_ms;
     uint64_t deadline = deadline_ms < mine ? deadline_ms : mine;
     atomic_fetch_add(&p->asked, 1);
     pthread_mutex_lock(&p->mu);
@@ -342,7 +336,7 @@ tr_result provision_version(struct provisioner *p, const char *version, uint64_t
         tr_log(TR_LOG_INFO, "bb_provision_wait", "{s:s}", "version", version);
         struct timespec ts;
         timespec_at(deadline, &ts);
-        while (s->busy && strcmp(s->version, version) == 0 && now_ms() < deadline)
+        while (s->busy && strcmp(s->version, version) == 0 && tr_mono_ms() < deadline)
             pthread_cond_timedwait(&p->cv, &p->mu, &ts);
         int32_t err = s->busy ? TR_ERR_BUNDLE_PROVISION_TIMEOUT : s->err;
         if (err != TR_OK)
@@ -352,7 +346,7 @@ tr_result provision_version(struct provisioner *p, const char *version, uint64_t
             TR_BAIL(err);
         return TR_SUCCESS;
     }
-    if (s && s->err != TR_OK && now_ms() - s->finished_ms < p->retry_ms) {
+    if (s && s->err != TR_OK && tr_mono_ms() - s->finished_ms < p->retry_ms) {
         /* failed a moment ago: the same answer, without asking the host again */
         int32_t err = s->err;
         snprintf(why, cap, "%s (not asked again before BB_PROVISION_RETRY)", s->why);
@@ -367,7 +361,7 @@ tr_result provision_version(struct provisioner *p, const char *version, uint64_t
     s->busy = true;
     pthread_mutex_unlock(&p->mu);
 
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tr_mono_ms();
     tr_log(TR_LOG_INFO, "bb_provision_start", "{s:s,s:s}", "version", version, "service", p->addr);
     char local[512] = "";
     tr_result r = fetch(p, version, deadline, local, sizeof(local));
@@ -375,19 +369,19 @@ tr_result provision_version(struct provisioner *p, const char *version, uint64_t
         atomic_fetch_add(&p->installed, 1);
         metrics_count_bb(BB_PROVISION_INSTALLED);
         tr_log(TR_LOG_INFO, "bb_provision_done", "{s:s,s:I}", "version", version, "ms",
-               (json_int_t)(now_ms() - t0));
+               (json_int_t)(tr_mono_ms() - t0));
     } else {
         atomic_fetch_add(&p->failed, 1);
         metrics_count_bb(BB_PROVISION_FAILED);
         if (local[0] == '\0')
             snprintf(local, sizeof(local), "%s", tr_err_desc(r.err));
         tr_log(TR_LOG_WARN, "bb_provision_failed", "{s:s,s:s,s:s,s:I}", "version", version, "error",
-               tr_err_name(r.err), "detail", local, "ms", (json_int_t)(now_ms() - t0));
+               tr_err_name(r.err), "detail", local, "ms", (json_int_t)(tr_mono_ms() - t0));
     }
     pthread_mutex_lock(&p->mu);
     s->busy = false;
     s->err = r.err;
-    s->finished_ms = now_ms();
+    s->finished_ms = tr_mono_ms();
     snprintf(s->why, sizeof(s->why), "%s", local);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
