@@ -64,16 +64,16 @@ struct prove_body {
     struct tr_buf cipher; /* the data member's binary (buffered path) */
 };
 
-/* 1: a base64 character (A-Z a-z 0-9 + /), 2: '=', 0: anything else. */
-static const uint8_t CLASS[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 2, 0, 0,
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+/* 0: a base64 character (A-Z a-z 0-9 + /) or '=', 1: anything else. */
+static const uint8_t OTHER[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 1,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
 static bool blank(char c)
@@ -121,10 +121,13 @@ static void start_stream(struct prove_body *pb)
 /* Base64 text of the data string (alphabet and '=' only). */
 static void take_b64(struct prove_body *pb, const char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (CLASS[(uint8_t)p[i]] == 2)
+    /* Only '=' and what follows it matter to the count: memchr finds the
+     * first one (none in all but the last quad). */
+    const char *q = pb->pads ? p : memchr(p, '=', n);
+    for (; q && q < p + n; q++) {
+        if (*q == '=')
             pb->pads++;
-        else if (pb->pads)
+        else
             pb->b64_bad = true; /* text after '=' */
     }
     pb->b64_chars += n;
@@ -177,7 +180,7 @@ static tr_result escape_done(struct prove_body *pb)
             }
             v = v * 16 + (unsigned)d;
         }
-        if (v < 0x80 && CLASS[v])
+        if (v < 0x80 && !OTHER[v])
             c = (char)v;
     }
     pb->st = PB_DATA;
@@ -204,7 +207,12 @@ static tr_result feed_escape(struct prove_body *pb, const char **p, const char *
 static tr_result feed_data(struct prove_body *pb, const char **p, const char *end)
 {
     const char *s = *p, *q = s;
-    while (q < end && CLASS[(uint8_t)*q])
+    /* Eight at a time while all are base64 (the hot loop of a /prove). */
+    while (end - q >= 8 && (OTHER[(uint8_t)q[0]] | OTHER[(uint8_t)q[1]] | OTHER[(uint8_t)q[2]] |
+                            OTHER[(uint8_t)q[3]] | OTHER[(uint8_t)q[4]] | OTHER[(uint8_t)q[5]] |
+                            OTHER[(uint8_t)q[6]] | OTHER[(uint8_t)q[7]]) == 0)
+        q += 8;
+    while (q < end && !OTHER[(uint8_t)*q])
         q++;
     if (q > s)
         take_b64(pb, s, (size_t)(q - s));
