@@ -41,12 +41,16 @@ mkdir "$work/bb-dir"
 cp tests/integration/teerexd/fake-bb/bb "$work/bb-dir/bb"
 chmod 0755 "$work" "$work/bb-dir/bb"
 chmod 1777 "$work/bb-dir"
+# The start-up checks want a CRS (readiness.c); the fake prover needs none.
+sh tests/integration/fake-crs.sh "$work/crs"
+chmod -R a+rX "$work/crs"
 
 kib() { awk -v k="$1" '/^'"$1"':/ {print $2}' "/proc/$pid/status"; }
 
 start() {
   : >"$work/log"
-  LISTEN=tcp:127.0.0.1:0 BB_BINARY_PATH="$work/bb-dir/bb" RATE_LIMIT_MAX=0 MAX_BODY_BYTES=$((64 << 20)) \
+  LISTEN=tcp:127.0.0.1:0 BB_BINARY_PATH="$work/bb-dir/bb" CRS_PATH="$work/crs" RATE_LIMIT_MAX=0 \
+    MAX_BODY_BYTES=$((64 << 20)) \
     LOG_LEVEL=info "$bin" 2>"$work/log" &
   pid=$!
   for _ in $(seq 200); do grep -q '"ready"' "$work/log" && break; sleep 0.05; done
