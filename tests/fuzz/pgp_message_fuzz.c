@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fixed_key.h"
 #include "teerex/limits.h"
 #include "teerex/pgp.h"
 
@@ -20,13 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    uint8_t ed[32], x[32];
-    for (int i = 0; i < 32; i++) {
-        ed[i] = (uint8_t)(0x11 * (i + 1));
-        x[i] = (uint8_t)(0x5A ^ (i * 7));
-    }
-    if (!tr_ok(pgp_key_from_seed("TEE-Rex", ed, x, 1700000000u, &key)))
-        __builtin_trap();
+    key = fuzz_fixed_key();
     return 0;
 }
 
