@@ -28,15 +28,8 @@ tr_result attest_provider_create(const char *tee_mode, struct attest_provider **
     *out = NULL;
     if (tee_mode == NULL || strcmp(tee_mode, "standard") == 0)
         return standard_create(out);
-    if (strcmp(tee_mode, "nitro") == 0 || strcmp(tee_mode, "nitro-emulated") == 0) {
-#ifdef TEEREXD_HAVE_NITRO
+    if (strcmp(tee_mode, "nitro") == 0 || strcmp(tee_mode, "nitro-emulated") == 0)
         return attest_nitro_create(tee_mode, out);
-#else
-        tr_log(TR_LOG_ERROR, "tee_mode_unavailable", "{s:s,s:s}", "tee_mode", tee_mode, "detail",
-               "this teerexd was built without the Nitro attestation provider (attest_nitro.c)");
-        TR_BAIL(TR_ERR_USAGE);
-#endif
-    }
     tr_log(TR_LOG_ERROR, "tee_mode_unknown", "{s:s}", "tee_mode", tee_mode);
     TR_BAIL(TR_ERR_USAGE);
 }

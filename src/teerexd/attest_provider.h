@@ -1,14 +1,7 @@
 /* The attestation behind /attestation: one small interface, one backend per
  * TEE_MODE. "standard" (here, attest_provider.c) makes no document; "nitro"
- * and "nitro-emulated" live in attest_nitro.c (lib/nsm), written by the
- * attestation work; teerexd's routes only ask a provider for a document.
- *
- * HOOK for attest_nitro.c: define
- *     TR_RESULT attest_nitro_create(const char *tee_mode, struct attest_provider **out);
- * CMake compiles attest_nitro.c when it exists and defines TEEREXD_HAVE_NITRO,
- * which makes attest_provider_create() route "nitro" / "nitro-emulated" to it.
- * Without it those modes fail at start-up with a clear message (exit 3).
- */
+ * and "nitro-emulated" live in attest_nitro.c (lib/nsm: the device, or its
+ * emulator); teerexd's routes only ask a provider for a document. */
 #ifndef TEEREXD_ATTEST_PROVIDER_H
 #define TEEREXD_ATTEST_PROVIDER_H
 
@@ -38,8 +31,7 @@ struct attest_provider {
 TR_RESULT attest_provider_create(const char *tee_mode, struct attest_provider **out);
 void attest_provider_destroy(struct attest_provider *p);
 
-#ifdef TEEREXD_HAVE_NITRO
+/* attest_nitro.c: "nitro" or "nitro-emulated". */
 TR_RESULT attest_nitro_create(const char *tee_mode, struct attest_provider **out);
-#endif
 
 #endif
