@@ -14,6 +14,7 @@
 #ifndef TEEREX_FILE_H
 #define TEEREX_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +23,7 @@
 #include "teerex/buf.h"
 #include "teerex/result.h"
 
-enum { TR_FILE_NOFOLLOW = 1 };
+enum { TR_FILE_NOFOLLOW = 1, TR_FILE_SAME_FS = 2 };
 
 /* Opens path as described above; the descriptor is the caller's. */
 TR_RESULT tr_file_open(const char *path, unsigned flags, int *out_fd);
@@ -37,5 +38,11 @@ TR_RESULT tr_fd_read_all(int fd, size_t max, struct tr_buf *out);
 TR_RESULT tr_file_digest(const char *path, unsigned flags, const EVP_MD *md, uint64_t max,
                          uint8_t *out, uint64_t *nbytes);
 TR_RESULT tr_fd_digest(int fd, const EVP_MD *md, uint64_t max, uint8_t *out, uint64_t *nbytes);
+
+/* Removes dir and everything below it, depth first, following no link
+ * (TR_FILE_SAME_FS: not crossing into other mounts either). Best effort:
+ * true when dir is gone afterwards (or never existed); an empty path is
+ * left alone and counts as gone. */
+bool tr_tree_remove(const char *dir, unsigned flags);
 
 #endif

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -112,4 +113,27 @@ tr_result tr_file_digest(const char *path, unsigned flags, const EVP_MD *md, uin
     tr_result res = tr_fd_digest(fd, md, max, out, nbytes);
     close(fd);
     return res;
+}
+
+/* nftw's callback: the tree is walked depth first, so a directory comes
+ * after its contents. Failures are not fatal here: what is left shows in
+ * tr_tree_remove's final check. */
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+bool tr_tree_remove(const char *dir, unsigned flags)
+{
+    if (dir == NULL || dir[0] == '\0')
+        return true;
+    int walk = FTW_DEPTH | FTW_PHYS | ((flags & TR_FILE_SAME_FS) ? FTW_MOUNT : 0);
+    nftw(dir, remove_entry, 16, walk);
+    return access(dir, F_OK) != 0 && errno == ENOENT;
 }

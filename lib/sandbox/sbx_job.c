@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -252,21 +251,10 @@ tr_result sbx_job_spawn(struct sbx_job *j, const struct tr_proc_spec *base, stru
     return r;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
+/* A work directory on the host: never crossing into a mount below it. */
 static bool remove_tree(const char *dir)
 {
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-    return access(dir, F_OK) != 0;
+    return tr_tree_remove(dir, TR_FILE_SAME_FS);
 }
 
 void sbx_job_destroy(struct sbx_job *j)

@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli_bb.h"
+#include "teerex/file.h"
 #include "teerex/log.h"
 
 void cli_bb_say(struct cli_bb_why *why, const char *fmt, ...)
@@ -125,21 +125,9 @@ out:
     return res;
 }
 
-static int rm_cb(const char *p, const struct stat *st, int fl, struct FTW *f)
-{
-    (void)st;
-    (void)f;
-    if (fl == FTW_DP)
-        rmdir(p);
-    else
-        unlink(p);
-    return 0;
-}
-
 static void remove_tree(const char *dir)
 {
-    if (dir[0])
-        nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    (void)tr_tree_remove(dir, 0);
 }
 
 /* ---- the closure ---- */

@@ -7,7 +7,6 @@
  * not be built is answered from memory for --retry; one build at a time. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
@@ -29,6 +28,7 @@
 #include "commands.h"
 #include "exit_codes.h"
 #include "rt_addr.h"
+#include "teerex/file.h"
 #include "teerex/clock.h"
 #include "teerex/codec.h"
 #include "teerex/log.h"
@@ -118,17 +118,6 @@ static bool stored(const struct service *sv, const char *version, char out[BUNDL
     return ok;
 }
 
-static int rm_cb(const char *p, const struct stat *st, int fl, struct FTW *f)
-{
-    (void)st;
-    (void)f;
-    if (fl == FTW_DP)
-        rmdir(p);
-    else
-        unlink(p);
-    return 0;
-}
-
 static const char *code_for(tr_result r)
 {
     switch (r.err) {
@@ -153,7 +142,7 @@ static TR_RESULT build(struct service *sv, const char *version, char digest[BUND
     char tmp[CLI_BB_PATH_MAX + 100];
     TR_GUARD(store_paths(sv, version, tar, dig));
     snprintf(work, sizeof(work), "%s/.work-%s", sv->store, version);
-    nftw(work, rm_cb, 16, FTW_DEPTH | FTW_PHYS); /* a crashed build's leftovers */
+    (void)tr_tree_remove(work, 0); /* a crashed build's leftovers */
     struct cli_bb_result *res = calloc(1, sizeof(*res));
     TR_ENSURE(res != NULL, TR_ERR_NOMEM);
     struct cli_bb_why why = {""};
@@ -184,7 +173,7 @@ static TR_RESULT build(struct service *sv, const char *version, char digest[BUND
             cli_bb_say(&why, "cannot write %s in the store", tar);
         unlink(tmp);
     }
-    nftw(work, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    (void)tr_tree_remove(work, 0);
     atomic_fetch_add(&sv->builds, 1);
     if (tr_ok(r)) {
         memcpy(digest, res->digest, BUNDLE_DIGEST_HEX);

@@ -7,7 +7,6 @@
  * install: the archive plus its unpacked files (about twice the bundle). */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include "teerex/file.h"
 #include "teerex/log.h"
 #include "versions.h"
 
@@ -42,22 +42,11 @@ static void say(char *why, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
 static void remove_tree(const char *dir)
 {
     if (dir[0] == '\0')
         return;
-    if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 || access(dir, F_OK) == 0)
+    if (!tr_tree_remove(dir, 0))
         tr_log(TR_LOG_ERROR, "bb_staging_remove_failed", "{s:s}", "dir", dir);
 }
 

@@ -2,7 +2,6 @@
  * through write + extract), and the reader's verdict on every seed of the
  * fuzz corpus (tests/fuzz/corpus/bundle_tar, made by bundle_tar.py). */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +9,10 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "teerex/file.h"
 #include "teerex/bundle.h"
 
 static char tmp[256];
-
-static int rm_cb(const char *p, const struct stat *st, int fl, struct FTW *f)
-{
-    (void)st;
-    (void)f;
-    return fl == FTW_DP ? rmdir(p) : unlink(p);
-}
 
 static void put(const char *dir, const char *rel, const char *content, mode_t mode)
 {
@@ -195,6 +188,6 @@ int main(void)
     mkdir(tmp, 0700);
     RUN_TEST(test_roundtrip);
     RUN_TEST(test_corpus_verdicts);
-    nftw(tmp, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    tr_tree_remove(tmp, 0);
     return TEST_SUMMARY();
 }

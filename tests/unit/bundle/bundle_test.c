@@ -1,7 +1,6 @@
 /* lib/bundle: layout, argv, manifest and digest (with an independent
  * computation of the documented formula), tampering, the allow-list. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <openssl/sha.h>
 
 #include "harness.h"
+#include "teerex/file.h"
 #include "teerex/bundle.h"
 
 static char root[256];
@@ -36,17 +36,10 @@ static void sha_hex(const char *s, char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-static int rm_cb(const char *p, const struct stat *st, int fl, struct FTW *f)
-{
-    (void)st;
-    (void)f;
-    return fl == FTW_DP ? rmdir(p) : unlink(p);
-}
-
 static void make_bundle(void)
 {
     char p[512];
-    nftw(root, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    tr_tree_remove(root, 0);
     mkdir(root, 0755);
     snprintf(p, sizeof(p), "%s/lib", root);
     mkdir(p, 0755);
@@ -91,7 +84,7 @@ static void test_layout_and_argv(void)
     /* without lib/: bb runs directly */
     char lib[512];
     snprintf(lib, sizeof(lib), "%s/lib", root);
-    nftw(lib, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    tr_tree_remove(lib, 0);
     EXPECT_OK(bundle_open(root, &b));
     EXPECT_EQ(b.kind, BUNDLE_BARE);
     EXPECT_EQ(bundle_argv(&b, argv), 1);
@@ -289,6 +282,6 @@ int main(void)
     RUN_TEST(test_refused_layouts);
     RUN_TEST(test_names);
     RUN_TEST(test_allowlist);
-    nftw(root, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    tr_tree_remove(root, 0);
     return TEST_SUMMARY();
 }

@@ -1,5 +1,6 @@
 /* tr_file_read / tr_fd_read_all / tr_file_digest: bounds, kinds of file,
- * links, pipes, and digests against OpenSSL's one-shot EVP_Digest. */
+ * links, pipes, and digests against OpenSSL's one-shot EVP_Digest;
+ * tr_tree_remove: depth first, never through a link. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,33 @@ static void test_clock(void)
     EXPECT_TRUE(tr_ms_since(tr_mono_us() + 1000000) == 0.0); /* a later start: 0, not negative */
 }
 
+static void test_tree_remove(void)
+{
+    char tree[128], p[192], outside[128];
+    snprintf(tree, sizeof(tree), "%s/tree", dir);
+    snprintf(outside, sizeof(outside), "%s/outside", dir);
+    EXPECT_TRUE(mkdir(tree, 0700) == 0 && mkdir(outside, 0700) == 0);
+    snprintf(p, sizeof(p), "%s/a", tree);
+    EXPECT_TRUE(mkdir(p, 0700) == 0);
+    snprintf(p, sizeof(p), "%s/a/b", tree);
+    EXPECT_TRUE(mkdir(p, 0500) == 0); /* read-only for its owner: root removes it anyway */
+    snprintf(p, sizeof(p), "%s/a/file", tree);
+    write_file(p, "x", 1);
+    char kept[192];
+    snprintf(kept, sizeof(kept), "%s/kept", outside);
+    write_file(kept, "keep me", 7);
+    /* A link to a directory outside: removed as a link, its target left whole. */
+    snprintf(p, sizeof(p), "%s/a/escape", tree);
+    EXPECT_TRUE(symlink(outside, p) == 0);
+    EXPECT_TRUE(tr_tree_remove(tree, TR_FILE_SAME_FS));
+    EXPECT_TRUE(access(tree, F_OK) != 0);
+    EXPECT_TRUE(access(kept, F_OK) == 0);
+    EXPECT_TRUE(tr_tree_remove(tree, 0)); /* already gone */
+    EXPECT_TRUE(tr_tree_remove("", 0));   /* an empty path is left alone */
+    EXPECT_TRUE(tr_tree_remove(outside, 0));
+    EXPECT_TRUE(access(outside, F_OK) != 0);
+}
+
 int main(void)
 {
     setup();
@@ -159,6 +187,7 @@ int main(void)
     RUN_TEST(test_pipe);
     RUN_TEST(test_digest);
     RUN_TEST(test_clock);
+    RUN_TEST(test_tree_remove);
     teardown();
     return TEST_SUMMARY();
 }
