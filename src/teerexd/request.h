@@ -71,11 +71,9 @@ struct request {
     enum listen_kind kind;
     bool prove_open; /* counted in srv->prove_open until completion */
     bool too_large;
-    bool rejected;     /* a response was queued before the body ended */
-    bool linger;       /* answered on the socket mid-body: close with a lingering close */
-    bool prove_body;   /* POST /prove: the only public body that is kept */
-    uint64_t reserved; /* bytes of s->inflight_bytes this request holds */
-    struct tr_buf body;
+    bool rejected;            /* a response was queued before the body ended */
+    bool linger;              /* answered on the socket mid-body: close with a lingering close */
+    uint64_t reserved;        /* bytes of s->inflight_bytes this request holds */
     struct prove_body *pbody; /* POST /prove: the body as it arrives (prove_body.h) */
     struct versions_upload *upload;
     uint64_t upload_bytes;

@@ -65,7 +65,6 @@ enum MHD_Result route_prove_first(struct server *s, struct MHD_Connection *c, st
         rq->rejected = true;
         return reply_result(c, rq, r);
     }
-    rq->prove_body = true;
     return MHD_YES;
 }
 

@@ -232,7 +232,6 @@ static enum MHD_Result handle(struct server *s, enum listen_kind kind, struct MH
         rq->upload_err = TR_OK;
         rq->t_start_ms = tr_mono_ms();
         request_id(c, rq->id);
-        tr_buf_init(&rq->body, s->cfg.max_body_bytes);
         *con_cls = rq;
         enum MHD_Result ret = first_call(s, c, rq);
         /* Answered before the body: MHD closes after the answer; a client
@@ -296,7 +295,6 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
            metrics_route_name(rq->route), "status", (int)rq->status, "termination", (int)toe);
     versions_upload_abort(rq->upload);
     prove_body_free(rq->pbody); /* a client gone mid-body: wiped here */
-    tr_buf_free(&rq->body);
     request_release(rq);
     free(rq);
     *con_cls = NULL;
