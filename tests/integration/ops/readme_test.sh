@@ -22,7 +22,17 @@ if [ -z "${TR_IN_NS:-}" ]; then
   TR_IN_NS=1 exec unshare -n -m --propagation private "$0" "$@"
 fi
 ip link set lo up
-mount -t tmpfs -o size=256m tmpfs /tmp # README's /tmp paths, ours alone
+# README's /tmp paths, ours alone: a private /tmp. A checkout, build or
+# ../shared that lives under /tmp (a CI clone there) stays visible: the old
+# /tmp is kept at /mnt (this namespace only) and those paths bound back.
+under_tmp=()
+for p in "$S" "$TR_BUILD_DIR" "$SHARED"; do
+  p=$(cd "$p" 2>/dev/null && pwd -P) || continue
+  [[ "$p" == /tmp/* ]] && under_tmp+=("$p")
+done
+[ "${#under_tmp[@]}" = 0 ] || mount --bind /tmp /mnt
+mount -t tmpfs -o size=256m tmpfs /tmp
+for p in "${under_tmp[@]}"; do mkdir -p "$p" && mount --bind "/mnt${p#/tmp}" "$p"; done
 W=$(mktemp -d /tmp/readme.XXXXXX)
 SERVER=
 trap '[ -z "$SERVER" ] || kill -TERM -- "-$SERVER" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
