@@ -299,24 +299,17 @@ wait_health() { # TIMEOUT_MS
   return 1
 }
 console_has() { grep -q -- "$1" "$CONSOLE_LOG"; }
-wait_file_has() { # FILE PATTERN TIMEOUT_MS
-  local end=$(( $(now_ms) + $3 ))
-  while [ "$(now_ms)" -lt "$end" ]; do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
 wait_file_has_n() { # FILE PATTERN N TIMEOUT_MS: N matching lines
-  local end=$(( $(now_ms) + $4 ))
+  local end=$(( $(now_ms) + $4 )) n
   while [ "$(now_ms)" -lt "$end" ]; do
-    [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -ge "$3" ] && return 0
+    n=$(grep -a -c -- "$2" "$1" 2>/dev/null) || true
+    [ "${n:-0}" -ge "$3" ] && return 0
     sleep 0.1
   done
   return 1
 }
-wait_console() { # PATTERN TIMEOUT_MS
-  local end=$(( $(now_ms) + $2 ))
-  while [ "$(now_ms)" -lt "$end" ]; do console_has "$1" && return 0; sleep 0.1; done
-  return 1
-}
+wait_file_has() { wait_file_has_n "$1" "$2" 1 "$3"; } # FILE PATTERN TIMEOUT_MS
+wait_console() { wait_file_has "$CONSOLE_LOG" "$1" "$2"; } # PATTERN TIMEOUT_MS
 # A guest kernel that crashes (an oops, not a shortage: "Fatal exception",
 # "BUG:", "general protection") is shown and the boot tried once more: under
 # TCG on a loaded host this happened once in ~40 boots, at a memory that
