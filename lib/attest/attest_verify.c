@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "attest_internal.h"
+#include "teerex/clock.h"
 #include "teerex/codec.h"
 
 enum attest_class attest_class_of(int32_t err)
@@ -138,13 +139,6 @@ TR_RESULT attest_parse_time(const char *s, enum attest_at *at, uint64_t *at_ms)
     TR_GUARD(parse_rfc3339(s, at_ms));
     *at = ATTEST_AT_TIME;
     return TR_SUCCESS;
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static tr_result check_fresh(const struct attest_expect *exp, struct attest_result *out)
@@ -283,7 +277,7 @@ TR_RESULT attest_verify(const uint8_t *doc, size_t len, const struct attest_expe
     switch (exp->at) {
     case ATTEST_AT_DOC: out->checked_at_ms = out->timestamp_ms; break;
     case ATTEST_AT_TIME: out->checked_at_ms = exp->at_ms; break;
-    default: out->checked_at_ms = now_ms(); break;
+    default: out->checked_at_ms = tr_wall_ms(); break;
     }
     TR_TRY(attest_chain_verify(&p, exp, (time_t)(out->checked_at_ms / 1000), out, &leaf_key));
     res = cose_sign1_verify(&p.cose, leaf_key);

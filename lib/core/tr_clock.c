@@ -25,3 +25,10 @@ double tr_ms_since(uint64_t t0_us)
     uint64_t now = tr_mono_us();
     return now > t0_us ? (double)(now - t0_us) / 1e3 : 0.0;
 }
+
+uint64_t tr_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}

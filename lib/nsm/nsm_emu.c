@@ -17,6 +17,7 @@
 #include <openssl/sha.h>
 
 #include "nsm_emu_internal.h"
+#include "teerex/clock.h"
 #include "teerex/codec.h"
 #include "teerex/cose.h"
 #include "teerex/file.h"
@@ -162,13 +163,6 @@ static cbor_item_t *nullable(bool present, struct tr_slice s)
     return present ? cose_cbor_new_bytes(s.ptr, s.len) : cbor_new_null();
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static tr_result make_document(struct nsm_emu *e, const cbor_item_t *f, cbor_item_t **resp,
                                int32_t *nsm_err)
 {
@@ -210,7 +204,7 @@ static tr_result make_document(struct nsm_emu *e, const cbor_item_t *f, cbor_ite
     }
     bool ok = cose_cbor_put(map, "module_id", cbor_build_string(e->module_id)) &&
               cose_cbor_put(map, "digest", cbor_build_string("SHA384")) &&
-              cose_cbor_put(map, "timestamp", cbor_build_uint64(now_ms())) &&
+              cose_cbor_put(map, "timestamp", cbor_build_uint64(tr_wall_ms())) &&
               cose_cbor_put(map, "pcrs", cbor_incref(pcrs)) &&
               cose_cbor_put(map, "certificate",
                             cose_cbor_new_bytes(e->pki.leaf_der.data, e->pki.leaf_der.len)) &&
