@@ -32,6 +32,9 @@ TR_RESULT tr_file_open(const char *path, unsigned flags, int *out_fd);
 TR_RESULT tr_file_read(const char *path, size_t max, unsigned flags, struct tr_buf *out);
 /* Appends everything fd yields until end of file (a pipe, stdin too). */
 TR_RESULT tr_fd_read_all(int fd, size_t max, struct tr_buf *out);
+/* Writes all n bytes to fd, again after EINTR and short writes: true when
+ * all were written (else errno says why, 0 for a write that took nothing). */
+bool tr_fd_write_all(int fd, const void *p, size_t n);
 
 /* out (EVP_MD_get_size(md) bytes, at most EVP_MAX_MD_SIZE) = md(content);
  * *nbytes (may be NULL) = the content's length. */

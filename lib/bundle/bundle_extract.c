@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "teerex/file.h"
 #include "teerex/bundle.h"
 
 struct extract {
@@ -34,15 +35,7 @@ static TR_RESULT ex_begin(void *ctx, const char *rel, bool exec, uint64_t size)
 static TR_RESULT ex_data(void *ctx, const void *p, size_t n)
 {
     struct extract *x = ctx;
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t w = write(x->fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        TR_ENSURE(w > 0, TR_ERR_BUNDLE_IO);
-        b += w;
-        n -= (size_t)w;
-    }
+    TR_ENSURE(tr_fd_write_all(x->fd, p, n), TR_ERR_BUNDLE_IO);
     return TR_SUCCESS;
 }
 

@@ -137,3 +137,21 @@ bool tr_tree_remove(const char *dir, unsigned flags)
     nftw(dir, remove_entry, 16, walk);
     return access(dir, F_OK) != 0 && errno == ENOENT;
 }
+
+bool tr_fd_write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t k = write(fd, b, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = 0;
+            return false;
+        }
+        b += k;
+        n -= (size_t)k;
+    }
+    return true;
+}

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "teerex/file.h"
 #include "teerex/eif.h"
 
 #define NEWC_HEADER_LEN 110
@@ -28,16 +29,8 @@ void eif_cpio_init(struct eif_cpio *c, int fd, uint32_t mtime)
 
 static TR_RESULT put(struct eif_cpio *c, const void *p, size_t n)
 {
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t w = write(c->fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        TR_ENSURE(w > 0, TR_ERR_IO);
-        b += w;
-        n -= (size_t)w;
-        c->len += (uint64_t)w;
-    }
+    TR_ENSURE(tr_fd_write_all(c->fd, p, n), TR_ERR_IO);
+    c->len += (uint64_t)n;
     return TR_SUCCESS;
 }
 

@@ -171,16 +171,7 @@ tr_result sbx_job_write(struct sbx_job *j, const char *name, struct tr_slice dat
     tr_result res = TR_SUCCESS;
     const struct sbx_config *c = &j->sbx->cfg;
     TR_CHECK(!owned_by_prover(j) || fchown(fd, c->uid, c->gid) == 0, TR_ERR_SANDBOX_WORKDIR);
-    const uint8_t *p = data.ptr;
-    size_t n = data.len;
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        TR_CHECK(k > 0, TR_ERR_SANDBOX_WORKDIR);
-        p += k;
-        n -= (size_t)k;
-    }
+    TR_CHECK(tr_fd_write_all(fd, data.ptr, data.len), TR_ERR_SANDBOX_WORKDIR);
 out:
     if (close(fd) != 0 && tr_ok(res))
         res = tr_fail_at(TR_ERR_SANDBOX_WORKDIR, __FILE__, __LINE__);

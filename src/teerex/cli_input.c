@@ -89,14 +89,7 @@ tr_result cli_write_file(const char *path, const uint8_t *p, size_t n)
     TR_ENSURE(w > 0 && (size_t)w < sizeof(tmp), TR_ERR_CLIENT_WRITE);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     TR_ENSURE(fd >= 0, TR_ERR_CLIENT_WRITE);
-    size_t done = 0;
-    while (done < n) {
-        ssize_t k = write(fd, p + done, n - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        TR_CHECK(k > 0, TR_ERR_CLIENT_WRITE);
-        done += (size_t)k;
-    }
+    TR_CHECK(tr_fd_write_all(fd, p, n), TR_ERR_CLIENT_WRITE);
     TR_CHECK(fsync(fd) == 0, TR_ERR_CLIENT_WRITE);
     int rc = close(fd);
     fd = -1;

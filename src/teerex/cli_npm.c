@@ -100,16 +100,7 @@ static TR_RESULT write_atomic(const char *path, const uint8_t *p, size_t n)
     TR_ENSURE(w > 0 && (size_t)w < sizeof(tmp), TR_ERR_OVERFLOW);
     int fd = mkostemp(tmp, O_CLOEXEC);
     TR_ENSURE(fd >= 0, TR_ERR_CLIENT_WRITE);
-    size_t done = 0;
-    while (done < n) {
-        ssize_t k = write(fd, p + done, n - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        done += (size_t)k;
-    }
-    bool ok = done == n && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+    bool ok = tr_fd_write_all(fd, p, n) && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
     ok = close(fd) == 0 && ok && rename(tmp, path) == 0;
     if (!ok)
         unlink(tmp);

@@ -120,15 +120,7 @@ out:
 
 tr_result versions_upload_write(struct versions_upload *u, const void *p, size_t n)
 {
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t w = write(u->fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        TR_ENSURE(w > 0, TR_ERR_IO);
-        b += w;
-        n -= (size_t)w;
-    }
+    TR_ENSURE(tr_fd_write_all(u->fd, p, n), TR_ERR_IO);
     return TR_SUCCESS;
 }
 

@@ -1,7 +1,9 @@
 /* tr_file_read / tr_fd_read_all / tr_file_digest: bounds, kinds of file,
  * links, pipes, and digests against OpenSSL's one-shot EVP_Digest;
- * tr_tree_remove: depth first, never through a link. */
+ * tr_tree_remove: depth first, never through a link; tr_fd_write_all. */
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +181,35 @@ static void test_tree_remove(void)
     EXPECT_TRUE(access(outside, F_OK) != 0);
 }
 
+static void test_write_all(void)
+{
+    /* Several pages to a file, read back whole; then a write nobody can take. */
+    size_t n = 300000;
+    uint8_t *d = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        d[i] = (uint8_t)(i * 13 + 1);
+    char path[96];
+    snprintf(path, sizeof(path), "%s/written", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    EXPECT_TRUE(fd >= 0 && tr_fd_write_all(fd, d, n));
+    close(fd);
+    struct tr_buf b;
+    tr_buf_init(&b, 1 << 20);
+    EXPECT_OK(tr_file_read(path, n, 0, &b));
+    EXPECT_EQ(b.len, n);
+    EXPECT_MEM_EQ(b.data, d, n);
+    tr_buf_free(&b);
+    unlink(path);
+    int p[2];
+    if (pipe(p) != 0)
+        abort();
+    close(p[0]);
+    signal(SIGPIPE, SIG_IGN);
+    EXPECT_TRUE(!tr_fd_write_all(p[1], d, 1) && errno == EPIPE); /* nobody reads */
+    close(p[1]);
+    free(d);
+}
+
 int main(void)
 {
     setup();
@@ -188,6 +219,7 @@ int main(void)
     RUN_TEST(test_digest);
     RUN_TEST(test_clock);
     RUN_TEST(test_tree_remove);
+    RUN_TEST(test_write_all);
     teardown();
     return TEST_SUMMARY();
 }
