@@ -25,6 +25,10 @@ ip link set lo up
 # README's /tmp paths, ours alone: a private /tmp. A checkout, build or
 # ../shared that lives under /tmp (a CI clone there) stays visible: the old
 # /tmp is kept at /mnt (this namespace only) and those paths bound back.
+# Paths are resolved first: a link under /tmp (../shared as a symbolic link)
+# would otherwise vanish with the old /tmp.
+S=$(cd "$S" && pwd -P)
+[ ! -d "$SHARED" ] || SHARED=$(cd "$SHARED" && pwd -P)
 under_tmp=()
 for p in "$S" "$TR_BUILD_DIR" "$SHARED"; do
   p=$(cd "$p" 2>/dev/null && pwd -P) || continue
